@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `npm test`: installs what is missing, then lint (ESLint, Prettier, tsc) and every test
+# (unit, workflow, integration) against a real Temporal dev server the tests start themselves.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash scripts/setup.sh
+export TEMPORAL_CLI="${TEMPORAL_CLI:-$root/.tools/bin/temporal}"
+echo "== lint" >&2
+npx eslint .
+npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
+npx tsc --noEmit -p .
+echo "== tests" >&2
+npx mocha "$@"

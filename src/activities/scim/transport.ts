@@ -1,0 +1,161 @@
+/**
+ * The one place the SCIM connector talks HTTP. Every failure leaves here as a `ConnectorError`:
+ *
+ * | what happened                              | type              |
+ * |--------------------------------------------|-------------------|
+ * | network error, timeout, 408, 5xx (not 501) | `transient`       |
+ * | 429                                        | `rate_limited`    |
+ * | 400, 501, other 4xx, 3xx, unreadable 2xx   | `invalid_request` |
+ * | 401, 403                                   | `unauthorized`    |
+ * | 404                                        | `not_found`       |
+ * | 409                                        | `conflict`        |
+ *
+ * `Retry-After` (delta-seconds or HTTP-date) becomes `details.retryAfterMs` on any error response.
+ * Messages carry the system id, method, path (never the query), status, SCIM `scimType` and `detail`;
+ * never the bearer token or a request body.
+ */
+import axios from 'axios';
+import { ConnectorError, type ConnectorErrorType } from '../identity';
+
+export type ScimMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface ScimTransportConfig {
+  /** Tenure's id for the system, used in error messages and details. */
+  systemId: string;
+  /** SCIM base URL, e.g. `https://example.com/scim/v2` (a trailing slash is ignored). */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <token>` when set. Default: no Authorization header. */
+  token?: string;
+  /** Whole-request timeout in milliseconds; default {@link DEFAULT_TIMEOUT_MS}. */
+  timeoutMs?: number;
+}
+
+export interface ScimRequest {
+  method: ScimMethod;
+  /** Path below the base URL, starting with `/`, e.g. `/Users/123`. */
+  path: string;
+  /** Query parameters; `undefined` values are left out. */
+  query?: Record<string, string | number | undefined>;
+  /** JSON body, sent as `application/scim+json`. */
+  body?: unknown;
+}
+
+export interface ScimResponse {
+  status: number;
+  /** Parsed JSON body, or `undefined` when the response had none (e.g. 204). */
+  body: unknown;
+}
+
+/** Default request timeout: 10 seconds. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+const MAX_DETAIL_CHARS = 300;
+
+/**
+ * Parse a `Retry-After` header value into milliseconds from `now`: either delta-seconds (`"120"`) or an
+ * HTTP-date (`"Wed, 21 Oct 2015 07:28:00 GMT"`). Dates in the past give 0; anything unparseable gives `undefined`.
+ */
+export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  if (!/[a-z]/i.test(text)) return undefined;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function classify(status: number): ConnectorErrorType {
+  if (status === 429) return 'rate_limited';
+  if (status === 401 || status === 403) return 'unauthorized';
+  if (status === 404) return 'not_found';
+  if (status === 409) return 'conflict';
+  if (status === 408 || (status >= 500 && status !== 501)) return 'transient';
+  return 'invalid_request';
+}
+
+function scimErrorParts(body: unknown): { scimType?: string; detail?: string } {
+  if (typeof body !== 'object' || body === null) return {};
+  const { scimType, detail } = body as { scimType?: unknown; detail?: unknown };
+  const parts: { scimType?: string; detail?: string } = {};
+  if (typeof scimType === 'string' && scimType) parts.scimType = scimType;
+  if (typeof detail === 'string' && detail) {
+    parts.detail = detail.length > MAX_DETAIL_CHARS ? `${detail.slice(0, MAX_DETAIL_CHARS)}…` : detail;
+  }
+  return parts;
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  if (text.trim() === '') return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** Send one SCIM request. Resolves with 2xx responses only; everything else throws `ConnectorError`. */
+export async function scimRequest(config: ScimTransportConfig, request: ScimRequest): Promise<ScimResponse> {
+  const { systemId } = config;
+  const what = `${systemId}: ${request.method} ${request.path}`;
+  const params: Record<string, string> = {};
+  for (const [key, value] of Object.entries(request.query ?? {})) {
+    if (value !== undefined) params[key] = String(value);
+  }
+  const headers: Record<string, string> = { Accept: 'application/scim+json, application/json' };
+  if (request.body !== undefined) headers['Content-Type'] = 'application/scim+json';
+  if (config.token !== undefined) headers.Authorization = `Bearer ${config.token}`;
+
+  let status: number;
+  let text: string;
+  let retryAfter: string | undefined;
+  try {
+    const response = await axios.request<string>({
+      method: request.method,
+      url: config.baseUrl.replace(/\/+$/, '') + request.path,
+      params,
+      headers,
+      data: request.body === undefined ? undefined : JSON.stringify(request.body),
+      timeout: config.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      responseType: 'text',
+      transformResponse: [(data: unknown) => data],
+      validateStatus: () => true,
+      maxRedirects: 0,
+    });
+    status = response.status;
+    text = typeof response.data === 'string' ? response.data : '';
+    const header: unknown = response.headers['retry-after'];
+    retryAfter = typeof header === 'string' ? header : undefined;
+  } catch (err: unknown) {
+    // Only the error's code and message: an AxiosError also carries the request config (and so the token).
+    const code = axios.isAxiosError(err) ? err.code : undefined;
+    const message = err instanceof Error ? err.message : String(err);
+    const type: ConnectorErrorType =
+      code === 'ERR_INVALID_URL' || code === 'ERR_BAD_OPTION' || code === 'ERR_BAD_OPTION_VALUE'
+        ? 'invalid_request'
+        : 'transient';
+    throw new ConnectorError(type, `${what} failed: ${code ? `${code} ` : ''}${message}`, { systemId });
+  }
+
+  const parsed = parseJson(text);
+  if (status >= 200 && status < 300) {
+    if (!parsed.ok) {
+      throw new ConnectorError('invalid_request', `${what} -> ${status}: response body is not JSON`, {
+        systemId,
+        status,
+      });
+    }
+    return { status, body: parsed.value };
+  }
+
+  const type = classify(status);
+  const { scimType, detail } = parsed.ok ? scimErrorParts(parsed.value) : {};
+  const retryAfterMs = parseRetryAfter(retryAfter);
+  const details: ConnectorError['details'] = { systemId, status };
+  if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
+  if (scimType !== undefined) details.scimType = scimType;
+  const message =
+    `${what} -> ${status}` +
+    (scimType ? ` (${scimType})` : '') +
+    (detail ? `: ${detail}` : status >= 300 && status < 400 ? ': unexpected redirect' : '');
+  throw new ConnectorError(type, message, details);
+}

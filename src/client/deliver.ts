@@ -1,0 +1,27 @@
+import type { Client } from '@temporalio/client';
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import type { HrEvent } from '../domain/employee';
+import { employeeWorkflowId } from '../domain/ids';
+import { employeeWorkflow } from '../workflows/employee/employee';
+import type { DeliverEventResult } from '../workflows/employee/messages';
+import { deliverEventUpdate } from '../workflows/employee/messages';
+import { EMPLOYEE_ID } from '../workflows/search-attributes';
+
+/**
+ * Delivers one HR event to the person's entity workflow with update-with-start: the entity is started if it
+ * is not running, and answers accepted / duplicate / rejected synchronously.
+ */
+export async function deliverHrEvent(client: Client, taskQueue: string, event: HrEvent): Promise<DeliverEventResult> {
+  const hrId = event.record.hrId;
+  const startWorkflowOperation = new WithStartWorkflowOperation(employeeWorkflow, {
+    workflowId: employeeWorkflowId(hrId),
+    taskQueue,
+    args: [{ hrId }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    typedSearchAttributes: [{ key: EMPLOYEE_ID, value: hrId }],
+  });
+  return client.workflow.executeUpdateWithStart(deliverEventUpdate, {
+    args: [event],
+    startWorkflowOperation,
+  });
+}

@@ -1,0 +1,26 @@
+/** Production intake server entry point. */
+import { Client, Connection } from '@temporalio/client';
+import { loadEnv } from '../config/env';
+import { createLogger } from '../logger';
+import { startIntakeServer } from './intake';
+
+async function main(): Promise<void> {
+  const log = createLogger('tenure-intake');
+  const env = loadEnv();
+  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const intake = await startIntakeServer({
+    client,
+    taskQueue: env.TENURE_TASK_QUEUE,
+    webhookSecret: env.TENURE_WEBHOOK_SECRET,
+    logger: log,
+    port: env.TENURE_INTAKE_PORT,
+    host: env.TENURE_INTAKE_HOST,
+  });
+  log.info({ url: intake.url }, 'intake server listening');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`tenure intake: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

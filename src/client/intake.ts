@@ -1,0 +1,131 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import express from 'express';
+import type { HrEvent } from '../domain/employee';
+import { webhookEventSchema } from '../domain/employee';
+import type { Logger } from '../logger';
+import { deliverHrEvent } from './deliver';
+import { TENURE_SIGNATURE_HEADER, TENURE_TIMESTAMP_HEADER, verifyTenureWebhook } from './signature';
+
+export interface IntakeOptions {
+  client: Client;
+  taskQueue: string;
+  /** Shared secret of the generic webhook. */
+  webhookSecret: string;
+  logger: Logger;
+  /** @default Date.now */
+  now?: () => number;
+  /** Largest accepted body. @default "256kb" */
+  bodyLimit?: string;
+}
+
+/** A refusal: HTTP status, a machine-readable code, and a message that says what is wrong. */
+interface Refusal {
+  status: number;
+  error: string;
+  message: string;
+  issues?: { path: string; message: string }[];
+}
+
+const GENERIC_WEBHOOK_PATH = '/webhooks/hr';
+
+/** The intake HTTP app: HR webhooks in, update-with-start out. Stateless, safe behind a load balancer. */
+export function createIntakeApp(opts: IntakeOptions): express.Express {
+  const now = opts.now ?? Date.now;
+  const log = opts.logger;
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+
+  app.post(
+    GENERIC_WEBHOOK_PATH,
+    express.raw({ type: () => true, limit: opts.bodyLimit ?? '256kb' }),
+    async (req, res) => {
+      const refuse = (r: Refusal): void => {
+        log.warn(
+          { path: GENERIC_WEBHOOK_PATH, status: r.status, error: r.error, reason: r.message },
+          'hr event refused',
+        );
+        res.status(r.status).json(r);
+      };
+      const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const verified = verifyTenureWebhook({
+        secret: opts.webhookSecret,
+        timestamp: req.get(TENURE_TIMESTAMP_HEADER),
+        signature: req.get(TENURE_SIGNATURE_HEADER),
+        rawBody,
+        nowSeconds: Math.floor(now() / 1000),
+      });
+      if (!verified.ok) return refuse({ status: 401, error: 'bad_signature', message: verified.reason });
+
+      let body: unknown;
+      try {
+        body = JSON.parse(rawBody.toString('utf8'));
+      } catch (err) {
+        return refuse({
+          status: 400,
+          error: 'malformed_json',
+          message: `body is not valid JSON: ${(err as Error).message}`,
+        });
+      }
+      const parsed = webhookEventSchema.safeParse(body);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
+        return refuse({
+          status: 422,
+          error: 'invalid_event',
+          message: issues.map((i) => `${i.path}: ${i.message}`).join('; '),
+          issues,
+        });
+      }
+      const event: HrEvent = { ...parsed.data, source: 'generic-webhook', receivedAt: new Date(now()).toISOString() };
+      try {
+        const result = await deliverHrEvent(opts.client, opts.taskQueue, event);
+        log.info({ eventId: event.eventId, kind: event.kind, outcome: result.outcome }, 'hr event delivered');
+        if (result.outcome === 'rejected') {
+          return refuse({ status: 409, error: 'rejected', message: result.reason ?? 'rejected' });
+        }
+        res.status(result.outcome === 'accepted' ? 202 : 200).json(result);
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError) {
+          return refuse({ status: 422, error: 'rejected', message: err.cause?.message ?? err.message });
+        }
+        log.error({ eventId: event.eventId, err: (err as Error).message }, 'delivery failed');
+        res.status(503).json({ error: 'unavailable', message: 'could not reach Temporal; retry later' });
+      }
+    },
+  );
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found', message: 'no such endpoint' });
+  });
+  return app;
+}
+
+export interface RunningIntake {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startIntakeServer(opts: IntakeOptions & { port: number; host?: string }): Promise<RunningIntake> {
+  const app = createIntakeApp(opts);
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(opts.port, opts.host ?? '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

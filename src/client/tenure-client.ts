@@ -1,0 +1,47 @@
+import axios from 'axios';
+import type { EmployeeRecord, HrEventKind } from '../domain/employee';
+import type { DeliverEventResult } from '../workflows/employee/messages';
+import { signTenureWebhook, TENURE_SIGNATURE_HEADER, TENURE_TIMESTAMP_HEADER } from './signature';
+
+export interface TenureClientOptions {
+  /** Base URL of the intake server, e.g. http://127.0.0.1:8080 */
+  url: string;
+  /** The generic webhook's shared secret. */
+  secret: string;
+  /** @default 30000 */
+  timeoutMs?: number;
+}
+
+export interface SendEventInput {
+  eventId: string;
+  kind: HrEventKind;
+  record: EmployeeRecord;
+}
+
+/** What the intake server answered. */
+export type SendEventResult =
+  ({ status: number } & DeliverEventResult) | { status: number; outcome: 'refused'; error: string; message: string };
+
+/** Typed client for HR teams that integrate in code: signs and sends events to the intake server. */
+export class TenureClient {
+  constructor(private readonly opts: TenureClientOptions) {}
+
+  async sendEvent(event: SendEventInput): Promise<SendEventResult> {
+    const body = JSON.stringify(event);
+    const ts = Math.floor(Date.now() / 1000);
+    const res = await axios.post(new URL('/webhooks/hr', this.opts.url).toString(), body, {
+      headers: {
+        'content-type': 'application/json',
+        [TENURE_TIMESTAMP_HEADER]: String(ts),
+        [TENURE_SIGNATURE_HEADER]: signTenureWebhook(this.opts.secret, ts, body),
+      },
+      timeout: this.opts.timeoutMs ?? 30_000,
+      validateStatus: () => true,
+    });
+    const data = res.data as Record<string, unknown>;
+    if (res.status >= 400) {
+      return { status: res.status, outcome: 'refused', error: String(data.error), message: String(data.message) };
+    }
+    return { status: res.status, ...(data as unknown as DeliverEventResult) };
+  }
+}

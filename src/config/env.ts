@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { TASK_QUEUE } from '../domain/ids';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const envSchema = z.object({
+  /** @default "localhost:7233" */
+  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  /** @default "default" */
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** @default "tenure" */
+  TENURE_TASK_QUEUE: z.string().min(1).default(TASK_QUEUE),
+  /** Path of the policy YAML. @default "config/tenure.dev.yaml" */
+  TENURE_POLICY: z.string().min(1).default('config/tenure.dev.yaml'),
+  /** @default 8080 */
+  TENURE_INTAKE_PORT: port.default(8080),
+  /** @default "127.0.0.1" */
+  TENURE_INTAKE_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Shared secret of the generic HR webhook (secret: never logged). */
+  TENURE_WEBHOOK_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }),
+});
+
+export type TenureEnv = z.infer<typeof envSchema>;
+
+/** Reads and validates the environment once, at process start; the error names every bad variable. */
+export function loadEnv(env: NodeJS.ProcessEnv = process.env): TenureEnv {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid environment:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

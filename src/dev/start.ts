@@ -1,0 +1,104 @@
+/**
+ * `npm start`: Tenure on embedded defaults, on one machine.
+ * Temporal dev server (Web UI on :8233, SQLite in .data/), two local SCIM servers the dev policy points at,
+ * the worker and the intake server. Ctrl-C stops everything.
+ */
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { buildConnectors } from '../activities/connectors';
+import { loadEnv } from '../config/env';
+import { loadPolicyFile } from '../config/policy-file';
+import { startIntakeServer } from '../client/intake';
+import { createLogger } from '../logger';
+import { createTenureWorker } from '../workers/worker';
+import { startScimPeer } from './scim-peer';
+import { dataDir, devEnvFile, ensureDevEnv } from './dev-env';
+import { startDevServer } from './temporal-server';
+
+const DATA_DIR = dataDir();
+const DEV_ENV_FILE = devEnvFile();
+
+async function main(): Promise<void> {
+  const log = createLogger('tenure-dev');
+  const env = loadEnv({ ...ensureDevEnv(), ...process.env });
+  const loaded = loadPolicyFile(env.TENURE_POLICY);
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(0)));
+  process.once('SIGTERM', () => void stopAll().then(() => process.exit(0)));
+
+  try {
+    const peers: string[] = [];
+    if (!process.env.TENURE_POLICY) {
+      for (const [name, port] of [
+        ['idp', 7301],
+        ['wiki', 7302],
+      ] as const) {
+        const peer = await startScimPeer({ name, port });
+        stops.push(() => peer.close());
+        peers.push(`  SCIM ${name.padEnd(13)} ${peer.url}`);
+      }
+    }
+    const server = await startDevServer({
+      port: 7233,
+      uiPort: 8233,
+      dbFile: join(DATA_DIR, 'temporal.db'),
+      logFile: join(DATA_DIR, 'temporal.log'),
+    });
+    stops.push(() => server.stop());
+
+    const nativeConnection = await NativeConnection.connect({ address: server.address });
+    const worker = await createTenureWorker({
+      connection: nativeConnection,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.TENURE_TASK_QUEUE,
+      activities: createActivities({ policy: loaded, connectors: buildConnectors(loaded.policy) }),
+    });
+    const running = worker.run();
+    stops.push(async () => {
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+    });
+
+    const connection = await Connection.connect({ address: server.address });
+    stops.push(() => connection.close());
+    const intake = await startIntakeServer({
+      client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE }),
+      taskQueue: env.TENURE_TASK_QUEUE,
+      webhookSecret: env.TENURE_WEBHOOK_SECRET,
+      logger: log,
+      port: env.TENURE_INTAKE_PORT,
+      host: env.TENURE_INTAKE_HOST,
+    });
+    stops.push(() => intake.close());
+
+    process.stdout.write(
+      [
+        '',
+        'Tenure is running:',
+        `  Temporal gRPC      ${server.address}`,
+        `  Temporal Web UI    ${server.uiUrl ?? '(headless)'}`,
+        `  Intake server      ${intake.url}  (POST /webhooks/hr)`,
+        `  Worker             task queue "${env.TENURE_TASK_QUEUE}", policy ${loaded.path} (version ${loaded.version})`,
+        ...peers,
+        `  Data               ${DATA_DIR}  (webhook secret in ${DEV_ENV_FILE})`,
+        '',
+        'Try a hire:  npm run tenure -- demo-hire      Stop: Ctrl-C',
+        '',
+      ].join('\n'),
+    );
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`tenure: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+
+/** IANA time zone name, checked against the runtime's time zone database. */
+export const timeZoneSchema = z.string().refine(isValidTimeZone, {
+  message: 'must be an IANA time zone such as "Europe/Lisbon"',
+});
+
+export function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A calendar date `YYYY-MM-DD` that exists (no 2026-02-30). */
+export const calendarDateSchema = z.iso.date({ message: 'must be a calendar date YYYY-MM-DD' });
+
+export const hrIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._-]+$/, { message: 'may contain only letters, digits, ".", "_" and "-"' });
+
+export const employmentTypes = ['employee', 'contractor', 'intern', 'temporary'] as const;
+export const employeeStatuses = ['pre_hire', 'active', 'on_leave', 'terminated'] as const;
+
+export const locationSchema = z.object({
+  name: z.string().min(1),
+  countryCode: z.string().regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 code such as "PT"' }),
+  timeZone: timeZoneSchema,
+});
+
+/** The normalized HR snapshot of one person (DESIGN §3). */
+export const employeeRecordSchema = z
+  .object({
+    hrId: hrIdSchema,
+    legalFirstName: z.string().min(1),
+    legalLastName: z.string().min(1),
+    preferredFirstName: z.string().min(1).optional(),
+    preferredLastName: z.string().min(1).optional(),
+    personalEmail: z.email().optional(),
+    workEmail: z.email().optional(),
+    department: z.string().min(1),
+    title: z.string().min(1),
+    location: locationSchema,
+    managerHrId: hrIdSchema.optional(),
+    employmentType: z.enum(employmentTypes),
+    status: z.enum(employeeStatuses),
+    hireDate: calendarDateSchema,
+    exitDate: calendarDateSchema.optional(),
+    exitKind: z.enum(['voluntary', 'involuntary']).optional(),
+    sourceUpdatedAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with offset' }),
+  })
+  .strict()
+  .refine((r) => r.personalEmail !== undefined || r.workEmail !== undefined, {
+    message: 'needs personalEmail or workEmail',
+    path: ['personalEmail'],
+  });
+
+export type EmployeeRecord = z.infer<typeof employeeRecordSchema>;
+
+export const hrEventKinds = [
+  'hire',
+  'rehire',
+  'change',
+  'leave_start',
+  'leave_end',
+  'termination',
+  'cancel_hire',
+] as const;
+export type HrEventKind = (typeof hrEventKinds)[number];
+
+/** Tenure's own generic webhook body: the public contract for HR integrations. */
+export const webhookEventSchema = z
+  .object({
+    eventId: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9._:-]+$/, { message: 'may contain only letters, digits, ".", "_", ":" and "-"' }),
+    kind: z.enum(hrEventKinds),
+    record: employeeRecordSchema,
+  })
+  .strict();
+
+export type WebhookEvent = z.infer<typeof webhookEventSchema>;
+
+/** An HR event as Tenure handles it after intake (DESIGN §3). */
+export interface HrEvent {
+  eventId: string;
+  source: string;
+  kind: HrEventKind;
+  record: EmployeeRecord;
+  /** ISO instant the intake accepted the event. */
+  receivedAt: string;
+}
+
+/** Name used in systems: the preferred name where HR has one. */
+export function displayName(r: EmployeeRecord): { givenName: string; familyName: string } {
+  return {
+    givenName: r.preferredFirstName ?? r.legalFirstName,
+    familyName: r.preferredLastName ?? r.legalLastName,
+  };
+}

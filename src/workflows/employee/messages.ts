@@ -1,0 +1,51 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { EmployeeRecord, HrEvent, HrEventKind } from '../../domain/employee';
+
+export interface EmployeeWorkflowInput {
+  hrId: string;
+  /** Carried across continue-as-new. */
+  state?: EmployeeState;
+}
+
+export type EventOutcome = 'accepted' | 'duplicate' | 'rejected';
+
+/** The entity's synchronous answer to an HR event. */
+export interface DeliverEventResult {
+  outcome: EventOutcome;
+  eventId: string;
+  /** Why an event was rejected, or what it duplicates. */
+  reason?: string;
+  /** The child workflow that carries the event out. */
+  workflowId?: string;
+  /** One line per planned step. */
+  plan?: string[];
+  effectiveAt?: string;
+  policyVersion?: string;
+}
+
+export interface EventLogEntry {
+  eventId: string;
+  kind: HrEventKind;
+  outcome: EventOutcome;
+  reason?: string;
+  workflowId?: string;
+  receivedAt: string;
+  state: 'queued' | 'running' | 'done' | 'failed' | 'rejected';
+}
+
+export interface EmployeeState {
+  record?: EmployeeRecord;
+  lastSourceUpdatedAt?: string;
+  /** Most recent events first is not guaranteed; bounded to the last MAX_EVENT_LOG entries. */
+  events: EventLogEntry[];
+}
+
+export interface EmployeeStatus {
+  hrId: string;
+  current?: string;
+  queued: number;
+  events: EventLogEntry[];
+}
+
+export const deliverEventUpdate = defineUpdate<DeliverEventResult, [HrEvent]>('deliverEvent');
+export const employeeStatusQuery = defineQuery<EmployeeStatus>('status');

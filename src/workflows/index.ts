@@ -1,0 +1,3 @@
+/** Every workflow the worker registers. */
+export { employeeWorkflow } from './employee/employee';
+export { onboardingWorkflow } from './onboarding/onboarding';

@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import pino from 'pino';
+import { createActivities } from '../../src/activities';
+import { buildConnectors } from '../../src/activities/connectors';
+import type { LoadedPolicy } from '../../src/config/policy-file';
+import { parsePolicy } from '../../src/config/policy-file';
+import type { RunningIntake } from '../../src/client/intake';
+import { startIntakeServer } from '../../src/client/intake';
+import { TenureClient } from '../../src/client/tenure-client';
+import type { PolicyInput } from '../../src/domain/policy';
+import type { ScimPeer } from '../../src/dev/scim-peer';
+import { startScimPeer } from '../../src/dev/scim-peer';
+import { createTenureWorker } from '../../src/workers/worker';
+import { connectClient, connectNative, uniqueTaskQueue, workflowBundle } from './temporal';
+
+export interface TenureHarness {
+  idp: ScimPeer;
+  app: ScimPeer;
+  policy: LoadedPolicy;
+  client: Client;
+  taskQueue: string;
+  intake: RunningIntake;
+  webhookSecret: string;
+  tenure: TenureClient;
+  /** Every log line the intake server wrote, parsed. */
+  logLines: Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  /** Local wall-clock time at which hires activate. @default "09:00" */
+  activationTime?: string;
+  /** Change the default policy (an identity provider and one app, everyone gets both). */
+  policy?: (p: PolicyInput) => PolicyInput;
+}
+
+/** A whole Tenure on the shared dev server: two SCIM peers, a worker, the intake server and a client. */
+export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarness> {
+  const stops: (() => Promise<unknown>)[] = [];
+  const stop = async (): Promise<void> => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    const idp = await startScimPeer({ name: 'idp' });
+    stops.push(() => idp.close());
+    const app = await startScimPeer({ name: 'app' });
+    stops.push(() => app.close());
+
+    const base: PolicyInput = {
+      timing: { activationTime: opts.activationTime ?? '09:00', defaultTimeZone: 'UTC' },
+      systems: [
+        {
+          id: 'idp',
+          name: 'Identity provider',
+          kind: 'identity-provider',
+          connector: { type: 'scim', baseUrl: idp.url },
+        },
+        { id: 'wiki', name: 'Wiki', kind: 'app', connector: { type: 'scim', baseUrl: app.url }, dependsOn: ['idp'] },
+      ],
+      birthright: [{ name: 'everyone', systems: ['idp', 'wiki'] }],
+    };
+    const policy = parsePolicy(opts.policy ? opts.policy(base) : base);
+
+    const taskQueue = uniqueTaskQueue();
+    const native: NativeConnection = await connectNative();
+    stops.push(() => native.close());
+    const worker: Worker = await createTenureWorker({
+      connection: native,
+      namespace: 'default',
+      taskQueue,
+      activities: createActivities({ policy, connectors: buildConnectors(policy.policy) }),
+      workflowBundle: await workflowBundle(),
+    });
+    const running = worker.run();
+    stops.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    });
+
+    const { client, close } = await connectClient();
+    stops.push(close);
+
+    const logLines: Record<string, unknown>[] = [];
+    const logger = pino(
+      { level: 'debug', redact: { paths: ['secret'], censor: '[redacted]' } },
+      { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
+    );
+    const webhookSecret = randomBytes(24).toString('hex');
+    const intake = await startIntakeServer({ client, taskQueue, webhookSecret, logger, port: 0 });
+    stops.push(() => intake.close());
+
+    return {
+      idp,
+      app,
+      policy,
+      client,
+      taskQueue,
+      intake,
+      webhookSecret,
+      tenure: new TenureClient({ url: intake.url, secret: webhookSecret }),
+      logLines,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
