@@ -5,6 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh
+bash scripts/system-deps.sh
 export TEMPORAL_CLI="${TEMPORAL_CLI:-$root/.tools/bin/temporal}"
 echo "== lint" >&2
 npx eslint .

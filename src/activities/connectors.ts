@@ -1,17 +1,46 @@
+import type { WebClient } from '@slack/web-api';
 import type { Policy } from '../domain/policy';
+import type { HrisConnector } from './hris-connector';
 import type { IdentityConnector } from './identity';
 import { ScimConnector } from './scim/client';
+import { createSlackClient } from './slack/notifier';
+
+function secret(env: NodeJS.ProcessEnv, name: string, what: string): string {
+  const v = env[name];
+  if (!v) throw new Error(`${what}: environment variable ${name} is not set`);
+  return v;
+}
 
 /** One connector per system, built once at worker start. Tokens come from the environment by name. */
 export function buildConnectors(policy: Policy, env: NodeJS.ProcessEnv = process.env): Map<string, IdentityConnector> {
   const out = new Map<string, IdentityConnector>();
   for (const sys of policy.systems) {
     const c = sys.connector;
-    const token = c.tokenEnv ? env[c.tokenEnv] : undefined;
-    if (c.tokenEnv && !token) {
-      throw new Error(`system "${sys.id}": environment variable ${c.tokenEnv} (its SCIM token) is not set`);
-    }
+    const token = c.tokenEnv ? secret(env, c.tokenEnv, `system "${sys.id}" (its SCIM token)`) : undefined;
     out.set(sys.id, new ScimConnector({ systemId: sys.id, baseUrl: c.baseUrl, token, timeoutMs: c.timeoutMs }));
+  }
+  return out;
+}
+
+export interface Integrations {
+  connectors: Map<string, IdentityConnector>;
+  slack?: WebClient;
+  hris?: HrisConnector;
+}
+
+/** Every outside system the policy names: identity connectors, Slack, the HRIS. */
+export function buildIntegrations(
+  policy: Policy,
+  env: NodeJS.ProcessEnv = process.env,
+  hrisFactory?: (p: NonNullable<Policy['hris']>, apiKey: string) => HrisConnector,
+): Integrations {
+  const out: Integrations = { connectors: buildConnectors(policy, env) };
+  if (policy.slack) {
+    out.slack = createSlackClient({ token: secret(env, policy.slack.tokenEnv, 'slack'), apiUrl: policy.slack.apiUrl });
+  }
+  if (policy.hris) {
+    if (!hrisFactory) throw new Error(`hris: no connector for type "${policy.hris.type}" in this build`);
+    out.hris = hrisFactory(policy.hris, secret(env, policy.hris.apiKeyEnv, 'hris'));
   }
   return out;
 }

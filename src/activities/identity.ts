@@ -33,16 +33,46 @@ export interface EnsureAccountOutcome {
   outcome: 'created' | 'adopted' | 'updated';
 }
 
+/** What a group-membership change did. Both are success: the membership is now as asked. */
+export interface GroupMembershipOutcome {
+  /** The system's id for the group. */
+  groupId: string;
+  /** `changed`: the membership was added/removed now; `unchanged`: it already was as asked (a retry). */
+  outcome: 'changed' | 'unchanged';
+}
+
+/**
+ * Group membership, for systems that have groups. `group` is the system's group id or the group's
+ * display name (names are what a policy holds; ids are what a system returns). Both calls are idempotent.
+ */
+export interface GroupCapable {
+  addToGroup(group: string, accountId: string): Promise<GroupMembershipOutcome>;
+  removeFromGroup(group: string, accountId: string): Promise<GroupMembershipOutcome>;
+}
+
 /** The connector contract for identity systems (identity provider and SCIM-capable apps). */
-export interface IdentityConnector {
+export interface IdentityConnector extends Partial<GroupCapable> {
   readonly systemId: string;
   findByHrKey(hrId: string, userName?: string): Promise<Account | undefined>;
+  /** Whoever holds this login name, whatever their HR key (for naming: is the name taken?). */
+  findByUserName(userName: string): Promise<Account | undefined>;
   /** Idempotent: looks up before creating and adopts an existing account on conflict. */
   ensureAccount(spec: AccountSpec): Promise<EnsureAccountOutcome>;
+  /**
+   * Turns the account on or off and returns it as the system now reports it. Never reports success while
+   * the account is still in the other state. A system whose deactivation removes the account (GitHub)
+   * answers `active: false` for an account that is gone.
+   */
   setActive(accountId: string, active: boolean): Promise<Account>;
+  /** Idempotent: an account already gone counts as deleted. Where a system can only deactivate (Slack), that is what happens. */
   delete(accountId: string): Promise<void>;
   /** Every account, paging as the system requires. */
   listAccounts(): AsyncIterable<Account>;
+}
+
+/** True when the connector can change group membership. */
+export function isGroupCapable(connector: IdentityConnector): connector is IdentityConnector & GroupCapable {
+  return typeof connector.addToGroup === 'function' && typeof connector.removeFromGroup === 'function';
 }
 
 export type ConnectorErrorType =

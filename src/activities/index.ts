@@ -1,98 +1,369 @@
+import type { WebClient } from '@slack/web-api';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { HrEvent } from '../domain/employee';
-import { displayName } from '../domain/employee';
-import type { Plan } from '../domain/plan';
-import { planHire } from '../domain/plan';
-import { localInstant } from '../domain/time';
 import type { LoadedPolicy } from '../config/policy-file';
-import { toActivityFailure } from './errors';
-import type { IdentityConnector } from './identity';
+import type { EmployeeRecord, HrEvent } from '../domain/employee';
+import { displayName } from '../domain/employee';
 import { stepIdempotencyKey } from '../domain/ids';
-import type { EmployeeRecord } from '../domain/employee';
+import { workEmailCandidate } from '../domain/naming';
+import type { HirePlanResult } from '../domain/plan-event';
+import { planHireEvent } from '../domain/plan-event';
+import type { ExitPlanResult } from '../domain/plan-exit';
+import { planExit } from '../domain/plan-exit';
+import { identityProvider } from '../domain/policy';
+import type { Actor, AuditStore, EvidenceInput } from './audit/types';
+import { toActivityFailure } from './errors';
+import type { HrisConnector } from './hris-connector';
+import type { Account, IdentityConnector } from './identity';
+import { ConnectorError, isGroupCapable } from './identity';
+import { slackCall } from './slack/notifier';
 
 export interface ActivityDeps {
   policy: LoadedPolicy;
   /** One connector per system id in the policy. */
   connectors: ReadonlyMap<string, IdentityConnector>;
+  /** Where every step's evidence goes. */
+  audit: AuditStore;
+  /** Slack Web API client, when the policy configures Slack. */
+  slack?: WebClient;
+  /** The HRIS written back to, when the policy configures one. */
+  hris?: HrisConnector;
 }
+
+/** The actor recorded for automated steps. */
+export const SYSTEM_ACTOR: Actor = { type: 'system', id: 'tenure-worker' };
+
+/** How many naming candidates are tried before giving up (ana.lima … ana.lima50). */
+export const MAX_EMAIL_CANDIDATES = 50;
 
 export interface PlanEventInput {
   event: HrEvent;
 }
 
-export type PlanEventResult = { ok: true; plan: Plan; effectiveAt: string } | { ok: false; reason: string };
+export type PlanEventResult = HirePlanResult;
 
-export interface EnsureAccountInput {
+/** One step of a run, as the workflow hands it to its activity. */
+export interface StepInput {
   stepId: string;
-  systemId: string;
+  systemId?: string;
   record: EmployeeRecord;
+  /** The work email: from HR, or allocated by an earlier step. */
+  workEmail?: string;
+  groups?: string[];
+  licence?: string;
+  /** The system's account id, when an earlier step created it. */
+  accountId?: string;
+  policyVersion: string;
 }
 
-export interface EnsureAccountResult {
-  accountId: string;
-  outcome: 'created' | 'adopted' | 'updated';
-  /** When the system confirmed the account. */
+export interface StepResult {
+  /** created, adopted, updated, assigned, activated, allocated, written, notified, … */
+  outcome: string;
+  accountId?: string;
+  workEmail?: string;
+  /** When the system confirmed it. */
   at: string;
-  idempotencyKey: string;
 }
 
 /** Builds the activities with their dependencies injected, so tests pass real local peers. */
 export function createActivities(deps: ActivityDeps) {
   const { policy, version } = deps.policy;
+  const idpId = identityProvider(policy).id;
 
-  /** The plan and the instant an event takes effect, with the policy this worker runs. */
-  function plan(event: HrEvent): PlanEventResult {
-    const r = event.record;
-    if (!r.workEmail) {
-      return { ok: false, reason: 'record has no workEmail: Tenure names accounts by the work email' };
+  function connector(systemId: string | undefined): IdentityConnector {
+    const c = systemId ? deps.connectors.get(systemId) : undefined;
+    if (!c)
+      throw ApplicationFailure.nonRetryable(`system "${systemId}" has no connector in this worker's policy`, 'config');
+    return c;
+  }
+
+  /**
+   * Runs one step: the action, then its evidence under the step's idempotency key (a retry writes nothing new).
+   * Connector errors become retryable or permanent failures; a permanent one is evidence too.
+   */
+  async function step(
+    input: StepInput,
+    action: string,
+    fn: () => Promise<{ result: StepResult; detail?: Record<string, unknown>; readBack?: Record<string, unknown> }>,
+  ): Promise<StepResult> {
+    const info = Context.current().info;
+    const workflowId = info.workflowExecution?.workflowId ?? 'standalone';
+    const key = stepIdempotencyKey(workflowId, input.stepId);
+    const base = {
+      hrId: input.record.hrId,
+      systemId: input.systemId,
+      actor: SYSTEM_ACTOR,
+      action,
+      requestId: workflowId,
+    };
+    try {
+      const { result, detail, readBack } = await fn();
+      await deps.audit.append({
+        ...base,
+        key,
+        at: result.at,
+        outcome: result.outcome,
+        detail: {
+          ...(result.accountId ? { accountId: result.accountId } : {}),
+          policyVersion: input.policyVersion,
+          ...detail,
+        },
+        ...(readBack ? { readBack } : {}),
+      } satisfies EvidenceInput);
+      return result;
+    } catch (err) {
+      const failure = toActivityFailure(err);
+      const final = failure instanceof ApplicationFailure && failure.nonRetryable;
+      if (final || info.attempt === 1) {
+        await deps.audit.append({
+          ...base,
+          key: `${key}#${final ? 'failed' : 'retrying'}#${input.policyVersion}`,
+          at: new Date().toISOString(),
+          outcome: final ? 'failed' : 'retrying',
+          detail: { error: failure.message, attempt: info.attempt },
+        });
+      }
+      throw failure;
     }
-    const planned = planHire(r, policy, version);
-    if (planned.steps.length === 0) {
-      return { ok: false, reason: 'the policy grants this person no access: no birthright rule matches' };
+  }
+
+  /** Reads the account back; only an answer that shows the wanted state counts as done. */
+  async function readBack(c: IdentityConnector, hrId: string, userName: string, active: boolean): Promise<Account> {
+    const found = await c.findByHrKey(hrId, userName);
+    if (!found || found.active !== active) {
+      throw new ConnectorError(
+        'transient',
+        `read-back does not show the account ${active ? 'active' : 'inactive'} yet`,
+        {
+          systemId: c.systemId,
+        },
+      );
     }
-    const effectiveAt = localInstant(r.hireDate, policy.timing.activationTime, r.location.timeZone).toISOString();
-    return { ok: true, plan: planned, effectiveAt };
+    return found;
+  }
+
+  function requireEmail(input: StepInput): string {
+    if (!input.workEmail)
+      throw ApplicationFailure.nonRetryable('no work email yet: allocate_work_email must run first', 'invalid_request');
+    return input.workEmail;
   }
 
   return {
-    /** Computes the plan and the instant an event takes effect (a local activity of the entity workflow). */
+    /** Computes the plan and the instants an event takes effect (a local activity of the entity workflow). */
     planEvent({ event }: PlanEventInput): Promise<PlanEventResult> {
-      return Promise.resolve(plan(event));
+      return Promise.resolve(planHireEvent(event.record, policy, version));
     },
 
-    /** Creates or adopts the person's account in one system. Safe to retry: looks up before it creates. */
-    async ensureAccount(input: EnsureAccountInput): Promise<EnsureAccountResult> {
-      const connector = deps.connectors.get(input.systemId);
-      if (!connector) {
+    /** The exit plan and instant for a termination or a cancelled hire (a local activity of the entity). */
+    planExitEvent({ event }: PlanEventInput): Promise<ExitPlanResult> {
+      const kind = event.kind === 'cancel_hire' ? 'cancel_hire' : 'termination';
+      return Promise.resolve(planExit(event.record, policy, version, kind, event.receivedAt));
+    },
+
+    /**
+     * A work email from the naming convention, unique across the identity provider's accounts: ana.lima, then
+     * ana.lima2, … An address the person already holds (a retry, a rehire) is theirs again.
+     */
+    allocateWorkEmail(input: StepInput): Promise<StepResult> {
+      return step(input, 'allocate_work_email', async () => {
+        const naming = policy.naming;
+        if (!naming) throw ApplicationFailure.nonRetryable('the policy has no naming convention', 'config');
+        const idp = connector(idpId);
+        const own = await idp.findByHrKey(input.record.hrId);
+        if (own) {
+          return { result: { outcome: 'adopted', workEmail: own.userName, at: new Date().toISOString() } };
+        }
+        const r = input.record;
+        const first = r.preferredFirstName ?? r.legalFirstName;
+        const last = r.preferredLastName ?? r.legalLastName;
+        for (let n = 1; n <= MAX_EMAIL_CANDIDATES; n++) {
+          const candidate = workEmailCandidate(first, last, naming.pattern, naming.workEmailDomain, n);
+          const holder = await idp.findByUserName(candidate);
+          if (!holder) {
+            return {
+              result: { outcome: 'allocated', workEmail: candidate, at: new Date().toISOString() },
+              detail: { candidate: n },
+            };
+          }
+        }
         throw ApplicationFailure.nonRetryable(
-          `system "${input.systemId}" has no connector in this worker's policy`,
-          'config',
+          `no free work email after ${MAX_EMAIL_CANDIDATES} candidates`,
+          'conflict',
         );
-      }
-      const idempotencyKey = stepIdempotencyKey(
-        Context.current().info.workflowExecution?.workflowId ?? 'standalone',
-        input.stepId,
-      );
-      const r = input.record;
-      const userName = r.workEmail;
-      if (!userName) throw ApplicationFailure.nonRetryable('record has no workEmail', 'invalid_request');
-      const name = displayName(r);
-      try {
-        const { account, outcome } = await connector.ensureAccount({
-          hrId: r.hrId,
+      });
+    },
+
+    /** Creates (or adopts) the account, disabled until the hire instant, and reads it back. */
+    createAccount(input: StepInput): Promise<StepResult> {
+      return step(input, 'create_account', async () => {
+        const c = connector(input.systemId);
+        const userName = requireEmail(input);
+        const name = displayName(input.record);
+        const existing = await c.findByHrKey(input.record.hrId, userName);
+        const { account, outcome } = await c.ensureAccount({
+          hrId: input.record.hrId,
           userName,
           givenName: name.givenName,
           familyName: name.familyName,
-          email: r.workEmail,
-          title: r.title,
-          department: r.department,
-          active: true,
+          email: userName,
+          title: input.record.title,
+          department: input.record.department,
+          // Pre-provisioned accounts stay disabled; an account that is already active is left active.
+          active: existing?.active ?? false,
         });
-        return { accountId: account.id, outcome, at: new Date().toISOString(), idempotencyKey };
-      } catch (err) {
-        throw toActivityFailure(err);
-      }
+        const back = await readBack(c, input.record.hrId, userName, account.active);
+        return {
+          result: { outcome, accountId: account.id, at: new Date().toISOString() },
+          detail: input.licence ? { licence: input.licence } : {},
+          readBack: { found: true, accountId: back.id, active: back.active },
+        };
+      });
+    },
+
+    /** Adds the account to each group the policy grants; already a member counts as done. */
+    assignGroups(input: StepInput): Promise<StepResult> {
+      return step(input, 'assign_groups', async () => {
+        const c = connector(input.systemId);
+        if (!isGroupCapable(c)) {
+          throw ApplicationFailure.nonRetryable(`system "${input.systemId}" does not support groups`, 'config');
+        }
+        const accountId = input.accountId ?? (await c.findByHrKey(input.record.hrId, input.workEmail))?.id;
+        if (!accountId) throw ApplicationFailure.nonRetryable('no account to add to groups', 'not_found');
+        const outcomes: Record<string, string> = {};
+        for (const g of input.groups ?? []) outcomes[g] = (await c.addToGroup(g, accountId)).outcome;
+        return {
+          result: { outcome: 'assigned', accountId, at: new Date().toISOString() },
+          detail: { groups: outcomes },
+        };
+      });
+    },
+
+    /** Writes the allocated work email back to the HRIS, so HR stays the source of truth. */
+    writeBackEmail(input: StepInput): Promise<StepResult> {
+      return step(input, 'write_back_email', async () => {
+        if (!deps.hris) throw ApplicationFailure.nonRetryable('no HRIS connector configured', 'config');
+        const email = requireEmail(input);
+        await deps.hris.writeWorkEmail(input.record.hrId, email);
+        return { result: { outcome: 'written', at: new Date().toISOString() }, detail: { hris: deps.hris.name } };
+      });
+    },
+
+    /** Enables the account at the hire instant and reads it back active. */
+    activateAccount(input: StepInput): Promise<StepResult> {
+      return step(input, 'activate_account', async () => {
+        const c = connector(input.systemId);
+        const userName = requireEmail(input);
+        const accountId = input.accountId ?? (await c.findByHrKey(input.record.hrId, userName))?.id;
+        if (!accountId) throw ApplicationFailure.nonRetryable('no account to activate', 'not_found');
+        await c.setActive(accountId, true);
+        const back = await readBack(c, input.record.hrId, userName, true);
+        return {
+          result: { outcome: 'activated', accountId, at: new Date().toISOString() },
+          readBack: { found: true, accountId: back.id, active: back.active },
+        };
+      });
+    },
+
+    /**
+     * Ends access in one system: finds the account by HR key or work email (so accounts Tenure did not create are
+     * found too), disables it, and reads it back inactive. No account is a result, recorded as such.
+     */
+    disableAccount(input: StepInput): Promise<StepResult> {
+      return step(input, 'disable_account', async () => {
+        const c = connector(input.systemId);
+        const account = await c.findByHrKey(input.record.hrId, input.workEmail ?? input.record.workEmail);
+        if (!account) {
+          return { result: { outcome: 'no_account', at: new Date().toISOString() }, readBack: { found: false } };
+        }
+        const wasActive = account.active;
+        if (wasActive) await c.setActive(account.id, false);
+        const back = await c.findByHrKey(input.record.hrId, account.userName);
+        if (back && back.active) {
+          throw new ConnectorError('transient', `read-back still shows account ${account.id} active`, {
+            systemId: c.systemId,
+          });
+        }
+        return {
+          result: {
+            outcome: wasActive ? 'disabled' : 'already_disabled',
+            accountId: account.id,
+            at: new Date().toISOString(),
+          },
+          // Some systems remove an account when it is deactivated (GitHub): gone is inactive too.
+          readBack: back ? { found: true, accountId: back.id, active: back.active } : { found: false },
+        };
+      });
+    },
+
+    /** Deletes the account (undoing pre-provisioning of a cancelled hire) and reads back that it is gone. */
+    deleteAccount(input: StepInput): Promise<StepResult> {
+      return step(input, 'delete_account', async () => {
+        const c = connector(input.systemId);
+        const account = await c.findByHrKey(input.record.hrId, input.workEmail ?? input.record.workEmail);
+        if (account) await c.delete(account.id);
+        const back = await c.findByHrKey(input.record.hrId, input.workEmail ?? input.record.workEmail);
+        if (back?.active) {
+          throw new ConnectorError('transient', `read-back still shows account ${back.id} active`, {
+            systemId: c.systemId,
+          });
+        }
+        return {
+          result: { outcome: account ? 'deleted' : 'no_account', accountId: account?.id, at: new Date().toISOString() },
+          readBack: back ? { found: true, accountId: back.id, active: back.active } : { found: false },
+        };
+      });
+    },
+
+    /** Reads every system back: the evidence that no account of the leaver is active anywhere. */
+    verifyExit(input: StepInput): Promise<StepResult> {
+      return step(input, 'verify_exit', async () => {
+        const systems: Record<string, { found: boolean; active?: boolean }> = {};
+        for (const [systemId, c] of deps.connectors) {
+          const a = await c.findByHrKey(input.record.hrId, input.workEmail ?? input.record.workEmail);
+          systems[systemId] = a ? { found: true, active: a.active } : { found: false };
+        }
+        const stillActive = Object.entries(systems).filter(([, v]) => v.active);
+        if (stillActive.length > 0) {
+          throw ApplicationFailure.nonRetryable(
+            `still active in ${stillActive.map(([k]) => k).join(', ')}`,
+            'exit_incomplete',
+          );
+        }
+        return { result: { outcome: 'verified_inactive', at: new Date().toISOString() }, readBack: { systems } };
+      });
+    },
+
+    /** A welcome notice to the manager in Slack, found by the work email of their identity-provider account. */
+    notifyManager(input: StepInput): Promise<StepResult> {
+      return step(input, 'notify_manager', async () => {
+        const slack = deps.slack;
+        const managerHrId = input.record.managerHrId;
+        if (!slack) throw ApplicationFailure.nonRetryable('no Slack configured', 'config');
+        if (!managerHrId) return { result: { outcome: 'skipped', at: new Date().toISOString() } };
+        const manager = await connector(idpId).findByHrKey(managerHrId);
+        if (!manager) {
+          throw ApplicationFailure.nonRetryable(`manager ${managerHrId} has no identity-provider account`, 'not_found');
+        }
+        const user = await slackCall('slack', () => slack.users.lookupByEmail({ email: manager.userName }));
+        const channel = user.user?.id;
+        if (!channel) throw ApplicationFailure.nonRetryable('Slack returned no user id for the manager', 'not_found');
+        const name = displayName(input.record);
+        const text = `${name.givenName} ${name.familyName} starts today (${input.record.title}, ${input.record.department}). Their accounts are active; sign-in: ${input.workEmail ?? ''}`;
+        const posted = await slackCall('slack', () =>
+          slack.chat.postMessage({
+            channel,
+            text,
+            blocks: [
+              { type: 'header', text: { type: 'plain_text', text: `Welcome ${name.givenName} to the team` } },
+              { type: 'section', text: { type: 'mrkdwn', text } },
+            ],
+          }),
+        );
+        return {
+          result: { outcome: 'notified', at: new Date().toISOString() },
+          detail: { managerHrId, channel, ts: posted.ts },
+        };
+      });
     },
   };
 }

@@ -7,6 +7,9 @@ import { employeeWorkflowId } from '../domain/ids';
 import { readDevEnv } from '../dev/dev-env';
 import { employeeStatusQuery } from '../workflows/employee/messages';
 import { onboardingStatusQuery } from '../workflows/onboarding/messages';
+import { registerAuditCommands } from './cli-audit';
+import { registerPlanCommands } from './cli-plan';
+import { adoptCurrentPolicy, retryStep } from './operations';
 import { TenureClient } from './tenure-client';
 
 function intakeClient(): TenureClient {
@@ -29,6 +32,8 @@ function print(value: unknown): void {
 }
 
 const program = new Command('tenure').description('HR-driven access lifecycle on Temporal');
+registerPlanCommands(program);
+registerAuditCommands(program);
 
 program
   .command('send')
@@ -97,6 +102,29 @@ program
         }
         throw err;
       }
+    }),
+  );
+
+program
+  .command('retry')
+  .description('run a step that is in exception again, after fixing its cause')
+  .argument('<hrId>')
+  .argument('<stepId>', 'e.g. create_account:github')
+  .action(async (hrId: string, stepId: string) =>
+    withTemporal(async (client) => {
+      const status = await retryStep(client, hrId, stepId);
+      print({ retried: stepId, exceptions: status.exceptions });
+    }),
+  );
+
+program
+  .command('adopt-policy')
+  .description("move a person's waiting run (no step started) to the policy the workers run now")
+  .argument('<hrId>')
+  .action(async (hrId: string) =>
+    withTemporal(async (client) => {
+      const status = await adoptCurrentPolicy(client, hrId);
+      print({ policyVersion: status.policyVersion, steps: status.steps.map((s) => s.id) });
     }),
   );
 

@@ -3,10 +3,16 @@ import { Client, Connection } from '@temporalio/client';
 import { loadEnv } from '../config/env';
 import { createLogger } from '../logger';
 import { startIntakeServer } from './intake';
+import { openAuditStore } from '../activities/audit';
+import { join } from 'node:path';
+import { dataDir } from '../dev/dev-env';
 
 async function main(): Promise<void> {
   const log = createLogger('tenure-intake');
   const env = loadEnv();
+  const audit = await openAuditStore(
+    env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : { dataDir: join(dataDir(), 'audit') },
+  );
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
   const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   const intake = await startIntakeServer({
@@ -14,6 +20,7 @@ async function main(): Promise<void> {
     taskQueue: env.TENURE_TASK_QUEUE,
     webhookSecret: env.TENURE_WEBHOOK_SECRET,
     logger: log,
+    audit,
     port: env.TENURE_INTAKE_PORT,
     host: env.TENURE_INTAKE_HOST,
   });

@@ -5,7 +5,9 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import express from 'express';
 import type { HrEvent } from '../domain/employee';
 import { webhookEventSchema } from '../domain/employee';
+import type { AuditStore, EvidenceInput } from '../activities/audit/types';
 import type { Logger } from '../logger';
+import { randomUUID } from 'node:crypto';
 import { deliverHrEvent } from './deliver';
 import { TENURE_SIGNATURE_HEADER, TENURE_TIMESTAMP_HEADER, verifyTenureWebhook } from './signature';
 
@@ -15,6 +17,8 @@ export interface IntakeOptions {
   /** Shared secret of the generic webhook. */
   webhookSecret: string;
   logger: Logger;
+  /** Every delivery and every refusal is recorded here. */
+  audit: AuditStore;
   /** @default Date.now */
   now?: () => number;
   /** Largest accepted body. @default "256kb" */
@@ -30,11 +34,20 @@ interface Refusal {
 }
 
 const GENERIC_WEBHOOK_PATH = '/webhooks/hr';
+const INTAKE_ACTOR = { type: 'system', id: 'tenure-intake' } as const;
 
 /** The intake HTTP app: HR webhooks in, update-with-start out. Stateless, safe behind a load balancer. */
 export function createIntakeApp(opts: IntakeOptions): express.Express {
   const now = opts.now ?? Date.now;
   const log = opts.logger;
+  /** Evidence must not turn a refusal into a 500; a failed write is logged loudly instead. */
+  const recordSafely = async (e: EvidenceInput): Promise<void> => {
+    try {
+      await opts.audit.append(e);
+    } catch (err) {
+      log.error({ key: e.key, err: (err as Error).message }, 'audit write failed');
+    }
+  };
   const app = express();
   app.disable('x-powered-by');
 
@@ -46,12 +59,23 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
     GENERIC_WEBHOOK_PATH,
     express.raw({ type: () => true, limit: opts.bodyLimit ?? '256kb' }),
     async (req, res) => {
-      const refuse = (r: Refusal): void => {
+      const requestId = randomUUID();
+      const refuse = async (r: Refusal, hrId?: string): Promise<void> => {
         log.warn(
-          { path: GENERIC_WEBHOOK_PATH, status: r.status, error: r.error, reason: r.message },
+          { path: GENERIC_WEBHOOK_PATH, requestId, status: r.status, error: r.error, reason: r.message },
           'hr event refused',
         );
-        res.status(r.status).json(r);
+        await recordSafely({
+          key: `intake:${requestId}`,
+          at: new Date(now()).toISOString(),
+          hrId,
+          actor: INTAKE_ACTOR,
+          action: 'hr_event_refused',
+          requestId,
+          outcome: 'refused',
+          detail: { endpoint: GENERIC_WEBHOOK_PATH, status: r.status, error: r.error, reason: r.message },
+        });
+        res.status(r.status).json({ ...r, requestId });
       };
       const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const verified = verifyTenureWebhook({
@@ -86,17 +110,33 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
       const event: HrEvent = { ...parsed.data, source: 'generic-webhook', receivedAt: new Date(now()).toISOString() };
       try {
         const result = await deliverHrEvent(opts.client, opts.taskQueue, event);
-        log.info({ eventId: event.eventId, kind: event.kind, outcome: result.outcome }, 'hr event delivered');
+        log.info(
+          { requestId, eventId: event.eventId, kind: event.kind, outcome: result.outcome },
+          'hr event delivered',
+        );
         if (result.outcome === 'rejected') {
-          return refuse({ status: 409, error: 'rejected', message: result.reason ?? 'rejected' });
+          return refuse({ status: 409, error: 'rejected', message: result.reason ?? 'rejected' }, event.record.hrId);
         }
+        await recordSafely({
+          key: `intake:${requestId}`,
+          at: event.receivedAt,
+          hrId: event.record.hrId,
+          actor: INTAKE_ACTOR,
+          action: 'hr_event_received',
+          requestId: event.eventId,
+          outcome: result.outcome,
+          detail: { kind: event.kind, source: event.source, workflowId: result.workflowId, plan: result.plan },
+        });
         res.status(result.outcome === 'accepted' ? 202 : 200).json(result);
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError) {
-          return refuse({ status: 422, error: 'rejected', message: err.cause?.message ?? err.message });
+          return refuse(
+            { status: 422, error: 'rejected', message: err.cause?.message ?? err.message },
+            event.record.hrId,
+          );
         }
-        log.error({ eventId: event.eventId, err: (err as Error).message }, 'delivery failed');
-        res.status(503).json({ error: 'unavailable', message: 'could not reach Temporal; retry later' });
+        log.error({ requestId, eventId: event.eventId, err: (err as Error).message }, 'delivery failed');
+        res.status(503).json({ error: 'unavailable', message: 'could not reach Temporal; retry later', requestId });
       }
     },
   );

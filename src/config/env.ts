@@ -16,6 +16,8 @@ export const envSchema = z.object({
   TENURE_INTAKE_PORT: port.default(8080),
   /** @default "127.0.0.1" */
   TENURE_INTAKE_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Postgres for the audit store (secret: never logged); unset means the embedded store in the data folder. */
+  DATABASE_URL: z.string().min(1).optional(),
   /** Shared secret of the generic HR webhook (secret: never logged). */
   TENURE_WEBHOOK_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }),
 });

@@ -5,7 +5,10 @@
  * SCIMMY is a process-wide singleton: resource handlers are declared once, globally, and every handler
  * finds its peer's store in the per-request `ctx` that each peer's router supplies through `context`.
  *
- * Also a CLI: `node -r tsx/cjs src/dev/scim-peer.ts --port 7301 --name idp [--token T] [--host H]`.
+ * With `vendor`, a peer behaves like that vendor's SCIM service where it differs from RFC 7644, and rejects
+ * what that vendor rejects (see {@link ScimVendor} and docs/connectors.md).
+ *
+ * Also a CLI: `node -r tsx/cjs src/dev/scim-peer.ts --port 7301 --name idp [--token T] [--host H] [--vendor V]`.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:http';
@@ -25,6 +28,25 @@ const CASE_INSENSITIVE_ATTRIBUTES = new Set(['username', 'displayname']);
 // ---------------------------------------------------------------------------------------------------
 // Public types
 
+/**
+ * How the peer behaves where vendors depart from RFC 7644:
+ *
+ * - `generic`: SCIMMY as it is: strict types, so `"True"`/`"False"` strings for booleans are a 400.
+ * - `okta`: a server built to Okta's SCIM guide. Okta only ever filters Users on `userName eq` and Groups on
+ *   `displayName eq`; any other filter is a 400 `invalidFilter`.
+ * - `entra`: a server built for Microsoft Entra ID. Accepts the string booleans `"True"`/`"False"` Entra sends
+ *   (in POST/PUT bodies and PATCH values, for `active` and `primary`) and capitalised op names (`"Replace"`),
+ *   and sends `active` back as `"True"`/`"False"`.
+ * - `github`: GitHub's SCIM API. No filters in PATCH paths (a `path` with `[` is a 400 `invalidPath`);
+ *   `emails` and `name.givenName`/`name.familyName` are required on create; setting `active` to false (PATCH
+ *   or PUT) removes the user, as DELETE does.
+ * - `slack`: Slack's SCIM API. `emails` is required on create; DELETE only deactivates: the user stays, with
+ *   `active: false`.
+ */
+export type ScimVendor = 'generic' | 'okta' | 'entra' | 'github' | 'slack';
+
+export const SCIM_VENDORS: readonly ScimVendor[] = ['generic', 'okta', 'entra', 'github', 'slack'];
+
 export interface ScimPeerOptions {
   /** TCP port; default 0 (any free port). */
   port?: number;
@@ -38,6 +60,8 @@ export interface ScimPeerOptions {
   clock?: () => number;
   /** Largest page a list request may get, whatever `count` asks for; also the default page size. Default 50. */
   maxPageSize?: number;
+  /** Behave like this vendor's SCIM service; default `generic`. */
+  vendor?: ScimVendor;
 }
 
 export interface ScimEmail {
@@ -74,6 +98,8 @@ export interface ScimRequestLogEntry {
   at: number;
   /** Response status; 0 while in flight or when the response was dropped. */
   status: number;
+  /** The parsed JSON body of a request that had one (as received, before any vendor conversion). */
+  body?: unknown;
 }
 
 /** Which requests a fault applies to. Paths are relative to the SCIM base, e.g. `/Users`. */
@@ -91,6 +117,8 @@ export interface FaultSpec extends FaultMatch {
   retryAfter?: number | string;
   /** Response body; default a SCIM error message naming the fault. */
   body?: unknown;
+  /** Extra response headers, e.g. `{ 'X-RateLimit-Remaining': '0' }`. */
+  headers?: Record<string, string>;
 }
 
 export interface FaultInjector {
@@ -98,8 +126,13 @@ export interface FaultInjector {
   next(n: number, spec: FaultSpec): void;
   /** The next `n` matching writes (POST/PUT/PATCH/DELETE) are performed, then the socket is destroyed instead of answering. */
   dropResponseAfterWrite(n: number, match?: FaultMatch): void;
-  /** The next `n` matching requests wait `ms` before being handled (to provoke client timeouts). */
+  /**
+   * The next `n` matching requests wait `ms` before being handled (to provoke client timeouts). A client
+   * that gives up first aborts the request, and a write that was not yet read is then not performed.
+   */
   delay(n: number, ms: number, match?: FaultMatch): void;
+  /** The next `n` matching requests are performed at once, and their answer is held back `ms` (a timeout after the write). */
+  delayResponse(n: number, ms: number, match?: FaultMatch): void;
   /** Before the next `n` matching requests are handled, run `fn` (e.g. to create a competing account). */
   before(n: number, fn: () => unknown, match?: FaultMatch): void;
   /** Forget every pending fault. */
@@ -118,6 +151,11 @@ export interface ScimPeer {
   /** Every request received, oldest first (including ones answered by injected faults). */
   readonly requests: ScimRequestLogEntry[];
   readonly faults: FaultInjector;
+  readonly vendor: ScimVendor;
+  /** Create a group directly in the store (test setup); returns its id. */
+  createGroup(displayName: string, memberIds?: string[]): string;
+  /** A group's member ids, or `undefined` when there is no such group. */
+  groupMembers(groupId: string): string[] | undefined;
   close(): Promise<void>;
 }
 
@@ -157,6 +195,7 @@ interface PeerContext {
   store: PeerStore;
   eq?: EqFilter;
   maxPageSize: number;
+  vendor: ScimVendor;
 }
 
 interface ProcessState {
@@ -261,6 +300,15 @@ function list(resource: ListableResource, ctx: PeerContext, views: Json[]): Json
   return matched;
 }
 
+function removeUser(store: PeerStore, id: string): void {
+  store.users.delete(id);
+  for (const group of store.groups.values()) {
+    if (Array.isArray(group.data.members)) {
+      group.data.members = group.data.members.filter((m) => !(isObject(m) && m.value === id));
+    }
+  }
+}
+
 function assertUserUnique(store: PeerStore, data: Json, selfId: string | undefined): void {
   const { userName, externalId } = data;
   for (const other of store.users.values()) {
@@ -296,7 +344,10 @@ function declareHandlers(): void {
       assertUserUnique(store, data, existing.id);
       existing.data = data;
       existing.lastModified = now;
-      return userView(store, existing) as never;
+      const view = userView(store, existing);
+      // GitHub: "setting active: false removes the user ... and deletes the associated SCIM user id".
+      if (ctx.vendor === 'github' && data.active === false) removeUser(store, existing.id);
+      return view as never;
     }
     assertUserUnique(store, data, undefined);
     const state = processState();
@@ -319,14 +370,17 @@ function declareHandlers(): void {
   });
 
   User.degress((resource, rawCtx) => {
-    const { store } = asContext(rawCtx);
+    const { store, vendor } = asContext(rawCtx);
     const id = resource.id ?? '';
-    if (!store.users.delete(id)) throw scimError(404, undefined, `Resource ${id} not found`);
-    for (const group of store.groups.values()) {
-      if (Array.isArray(group.data.members)) {
-        group.data.members = group.data.members.filter((m) => !(isObject(m) && m.value === id));
-      }
+    const user = store.users.get(id);
+    if (!user) throw scimError(404, undefined, `Resource ${id} not found`);
+    if (vendor === 'slack') {
+      // Slack: DELETE deactivates; the user stays.
+      user.data = { ...user.data, active: false };
+      user.lastModified = store.clock();
+      return;
     }
+    removeUser(store, id);
   });
 
   Group.ingress((resource, instance, rawCtx) => {
@@ -377,6 +431,7 @@ type Rule =
   | { kind: 'status'; remaining: number; match: FaultMatch; spec: FaultSpec }
   | { kind: 'drop'; remaining: number; match: FaultMatch }
   | { kind: 'delay'; remaining: number; match: FaultMatch; ms: number }
+  | { kind: 'slow'; remaining: number; match: FaultMatch; ms: number }
   | { kind: 'before'; remaining: number; match: FaultMatch; fn: () => unknown };
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -400,6 +455,10 @@ class Faults implements FaultInjector {
 
   delay(n: number, ms: number, match: FaultMatch = {}): void {
     this.add({ kind: 'delay', remaining: n, match, ms });
+  }
+
+  delayResponse(n: number, ms: number, match: FaultMatch = {}): void {
+    this.add({ kind: 'slow', remaining: n, match, ms });
   }
 
   before(n: number, fn: () => unknown, match: FaultMatch = {}): void {
@@ -454,6 +513,108 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Vendor dialects
+
+interface Refusal {
+  detail: string;
+  scimType: string;
+}
+
+const LIST_PATH = /^\/(Users|Groups)\/?$/;
+
+/** What `vendor` refuses that SCIMMY would accept; `undefined` when the request may go on. */
+function vendorRefusal(vendor: ScimVendor, req: Request, eq: EqFilter | undefined): Refusal | undefined {
+  const method = req.method.toUpperCase();
+  const body: unknown = req.body;
+  if (vendor === 'okta' && method === 'GET') {
+    const list = LIST_PATH.exec(req.path);
+    if (list) {
+      const allowed = list[1] === 'Users' ? 'userName' : 'displayName';
+      const query = req.query as Record<string, unknown>;
+      if (query.filter !== undefined || (eq && eq.attr.toLowerCase() !== allowed.toLowerCase())) {
+        return {
+          scimType: 'invalidFilter',
+          detail: `Only 'filter=${allowed} eq "…"' is supported on /${list[1]} (Okta integration)`,
+        };
+      }
+    }
+  }
+  if (vendor === 'github' && method === 'PATCH' && isObject(body) && Array.isArray(body.Operations)) {
+    for (const op of body.Operations) {
+      if (isObject(op) && typeof op.path === 'string' && op.path.includes('[')) {
+        return { scimType: 'invalidPath', detail: `Filters are not supported in PATCH paths: '${op.path}'` };
+      }
+    }
+  }
+  if ((vendor === 'github' || vendor === 'slack') && method === 'POST' && /^\/Users\/?$/.test(req.path)) {
+    if (!isObject(body)) return undefined;
+    if (!Array.isArray(body.emails) || body.emails.length === 0) {
+      return { scimType: 'invalidValue', detail: "Required attribute 'emails' is missing" };
+    }
+    if (vendor === 'github') {
+      const name = isObject(body.name) ? body.name : {};
+      if (typeof name.givenName !== 'string' || typeof name.familyName !== 'string') {
+        return { scimType: 'invalidValue', detail: "Required attributes 'name.givenName' and 'name.familyName'" };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Attributes whose string booleans Entra ID sends. */
+const ENTRA_BOOLEANS = new Set(['active', 'primary']);
+
+function entraBoolean(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const lower = value.trim().toLowerCase();
+  return lower === 'true' ? true : lower === 'false' ? false : value;
+}
+
+function entraBooleans(value: unknown, key?: string): unknown {
+  if (key !== undefined && ENTRA_BOOLEANS.has(key.toLowerCase())) return entraBoolean(value);
+  if (Array.isArray(value)) return value.map((v) => entraBooleans(v));
+  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, entraBooleans(v, k)]));
+  return value;
+}
+
+/** The attribute a PATCH path ends in: `emails[type eq "work"].primary` → `primary`. */
+function lastAttribute(path: string): string {
+  return (
+    path
+      .replace(/\[[^\]]*\]/g, '')
+      .split(/[.:]/)
+      .pop() ?? ''
+  );
+}
+
+/** Entra's `"True"`/`"False"` strings to booleans, in resource bodies and PATCH values. */
+function entraInbound(body: Json, method: string): Json {
+  if (method === 'PATCH' && Array.isArray(body.Operations)) {
+    return {
+      ...body,
+      Operations: body.Operations.map((op: unknown) => {
+        if (!isObject(op)) return op;
+        const path = typeof op.path === 'string' ? op.path : undefined;
+        const value = path !== undefined ? entraBooleans(op.value, lastAttribute(path)) : entraBooleans(op.value);
+        return { ...op, value };
+      }),
+    };
+  }
+  return method === 'POST' || method === 'PUT' ? (entraBooleans(body) as Json) : body;
+}
+
+/** Users go out with `active` as `"True"`/`"False"`, as Entra-built servers answer. */
+function entraOutbound(body: unknown): unknown {
+  if (!isObject(body)) return body;
+  const user = (resource: unknown): unknown =>
+    isObject(resource) && typeof resource.active === 'boolean'
+      ? { ...resource, active: resource.active ? 'True' : 'False' }
+      : resource;
+  if (Array.isArray(body.Resources)) return { ...body, Resources: body.Resources.map(user) };
+  return user(body);
+}
+
 const EQ_FILTER = /^\s*([A-Za-z][A-Za-z0-9_$-]*)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$/i;
 
 /** Start a SCIM peer. Resolves once it is listening. */
@@ -464,6 +625,8 @@ export async function startScimPeer(opts: ScimPeerOptions = {}): Promise<ScimPee
   const maxPageSize = opts.maxPageSize ?? 50;
   if (!Number.isInteger(maxPageSize) || maxPageSize < 1) throw new RangeError('maxPageSize must be a positive integer');
   const token = opts.token;
+  const vendor = opts.vendor ?? 'generic';
+  if (!SCIM_VENDORS.includes(vendor)) throw new RangeError(`unknown SCIM vendor ${JSON.stringify(vendor)}`);
 
   declareHandlers();
 
@@ -471,6 +634,7 @@ export async function startScimPeer(opts: ScimPeerOptions = {}): Promise<ScimPee
   const faults = new Faults();
   const requests: ScimRequestLogEntry[] = [];
   const eqFilters = new WeakMap<Request, EqFilter>();
+  const logEntries = new WeakMap<Request, ScimRequestLogEntry>();
   let origin = '';
 
   const router = new SCIMMYRouters({
@@ -481,7 +645,7 @@ export async function startScimPeer(opts: ScimPeerOptions = {}): Promise<ScimPee
       }
       return 'tenure';
     },
-    context: (req): PeerContext => ({ store, eq: eqFilters.get(req), maxPageSize }),
+    context: (req): PeerContext => ({ store, eq: eqFilters.get(req), maxPageSize, vendor }),
   });
 
   const app = express();
@@ -498,6 +662,7 @@ export async function startScimPeer(opts: ScimPeerOptions = {}): Promise<ScimPee
       status: 0,
     };
     requests.push(entry);
+    logEntries.set(req, entry);
     res.on('finish', () => {
       entry.status = res.statusCode;
     });
@@ -513,14 +678,26 @@ export async function startScimPeer(opts: ScimPeerOptions = {}): Promise<ScimPee
       if (before) await before.fn();
       const fault = faults.take('status', method, req.path);
       if (fault) {
-        const { status, retryAfter, body } = fault.spec;
+        const { status, retryAfter, body, headers } = fault.spec;
         if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+        for (const [header, value] of Object.entries(headers ?? {})) res.setHeader(header, value);
         if (body !== undefined) {
           res.status(status).json(body);
         } else {
           sendScimError(res, status, `Injected fault ${status} from SCIM peer '${name}'`);
         }
         return;
+      }
+      const slow = faults.take('slow', method, req.path);
+      if (slow) {
+        // Let the request be handled now, but hold the answer back.
+        const end = res.end.bind(res) as (...args: unknown[]) => Response;
+        res.end = ((...args: unknown[]) => {
+          setTimeout(() => {
+            if (!req.socket.destroyed) end(...args);
+          }, slow.ms);
+          return res;
+        }) as typeof res.end;
       }
       if (faults.take('drop', method, req.path)) {
         // Let the write happen, then lose the answer.
@@ -543,6 +720,8 @@ export async function startScimPeer(opts: ScimPeerOptions = {}): Promise<ScimPee
   });
 
   app.use(BASE_PATH, (req, res, next) => {
+    const entry = logEntries.get(req);
+    if (entry && req.body !== undefined) entry.body = toPlain({ body: req.body as unknown }).body;
     // Express 5 re-parses `req.query` on every read, so SCIMMYRouters' numeric casts of startIndex/count
     // would be lost; pin the parsed object so they stick.
     const query: Record<string, unknown> = { ...(req.query as Record<string, unknown>) };
@@ -606,6 +785,21 @@ export async function startScimPeer(opts: ScimPeerOptions = {}): Promise<ScimPee
     next();
   });
 
+  // Vendor behaviour: refuse what the vendor refuses, and speak its dialect.
+  app.use(BASE_PATH, (req, res, next) => {
+    const refusal = vendorRefusal(vendor, req, eqFilters.get(req));
+    if (refusal) {
+      sendScimError(res, 400, refusal.detail, refusal.scimType);
+      return;
+    }
+    if (vendor === 'entra') {
+      if (isObject(req.body)) req.body = entraInbound(req.body, req.method.toUpperCase());
+      const json = res.json.bind(res);
+      res.json = ((body: unknown) => json(entraOutbound(body))) as typeof res.json;
+    }
+    next();
+  });
+
   app.use(BASE_PATH, router);
 
   // SCIMMYRouters answers 5xx itself and then passes the error on; swallow it here (no stack traces
@@ -629,6 +823,29 @@ export async function startScimPeer(opts: ScimPeerOptions = {}): Promise<ScimPee
     name,
     requests,
     faults,
+    vendor,
+    createGroup(displayName: string, memberIds: string[] = []): string {
+      const now = clock();
+      const id = randomUUID();
+      const members = memberIds.map((value) => ({ value }));
+      store.groups.set(id, {
+        id,
+        data: {
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+          displayName,
+          ...(members.length ? { members } : {}),
+        },
+        createdAt: now,
+        lastModified: now,
+      });
+      return id;
+    },
+    groupMembers(groupId: string): string[] | undefined {
+      const group = store.groups.get(groupId);
+      if (!group) return undefined;
+      const members = Array.isArray(group.data.members) ? group.data.members : [];
+      return members.flatMap((m) => (isObject(m) && typeof m.value === 'string' ? [m.value] : []));
+    },
     users(): ScimUserRecord[] {
       return [...store.users.values()]
         .sort((a, b) => a.seq - b.seq)
@@ -675,6 +892,7 @@ async function main(): Promise<void> {
       name: { type: 'string', default: 'scim-peer' },
       token: { type: 'string' },
       'max-page-size': { type: 'string', default: '50' },
+      vendor: { type: 'string', default: 'generic' },
     },
   });
   const peer = await startScimPeer({
@@ -683,6 +901,7 @@ async function main(): Promise<void> {
     name: values.name,
     token: values.token,
     maxPageSize: Number(values['max-page-size']),
+    vendor: values.vendor as ScimVendor,
   });
   console.log(`SCIM peer '${peer.name}' listening at ${peer.url}`);
   const stop = (): void => {

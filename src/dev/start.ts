@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { openAuditStore, startEmbeddedAuditServer } from '../activities/audit';
 import { buildConnectors } from '../activities/connectors';
 import { loadEnv } from '../config/env';
 import { loadPolicyFile } from '../config/policy-file';
@@ -43,6 +44,17 @@ async function main(): Promise<void> {
         peers.push(`  SCIM ${name.padEnd(13)} ${peer.url}`);
       }
     }
+    let auditWhere = 'Postgres (DATABASE_URL)';
+    let databaseUrl = env.DATABASE_URL;
+    if (!databaseUrl) {
+      const embedded = await startEmbeddedAuditServer({ dataDir: join(DATA_DIR, 'audit') });
+      stops.push(() => embedded.close());
+      databaseUrl = embedded.databaseUrl;
+      auditWhere = `embedded PGlite in ${join(DATA_DIR, 'audit')}, served on 127.0.0.1:${embedded.port}`;
+    }
+    const audit = await openAuditStore({ databaseUrl });
+    stops.push(() => audit.close());
+
     const server = await startDevServer({
       port: 7233,
       uiPort: 8233,
@@ -56,7 +68,7 @@ async function main(): Promise<void> {
       connection: nativeConnection,
       namespace: env.TEMPORAL_NAMESPACE,
       taskQueue: env.TENURE_TASK_QUEUE,
-      activities: createActivities({ policy: loaded, connectors: buildConnectors(loaded.policy) }),
+      activities: createActivities({ policy: loaded, connectors: buildConnectors(loaded.policy), audit }),
     });
     const running = worker.run();
     stops.push(async () => {
@@ -72,6 +84,7 @@ async function main(): Promise<void> {
       taskQueue: env.TENURE_TASK_QUEUE,
       webhookSecret: env.TENURE_WEBHOOK_SECRET,
       logger: log,
+      audit,
       port: env.TENURE_INTAKE_PORT,
       host: env.TENURE_INTAKE_HOST,
     });
@@ -86,6 +99,7 @@ async function main(): Promise<void> {
         `  Intake server      ${intake.url}  (POST /webhooks/hr)`,
         `  Worker             task queue "${env.TENURE_TASK_QUEUE}", policy ${loaded.path} (version ${loaded.version})`,
         ...peers,
+        `  Audit store        ${auditWhere}`,
         `  Data               ${DATA_DIR}  (webhook secret in ${DEV_ENV_FILE})`,
         '',
         'Try a hire:  npm run tenure -- demo-hire      Stop: Ctrl-C',

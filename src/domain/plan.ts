@@ -2,22 +2,41 @@ import type { EmployeeRecord, HrEventKind } from './employee';
 import type { BirthrightRule, Policy } from './policy';
 import { identityProvider } from './policy';
 
-export type StepAction = 'ensure_account';
+export type StepAction =
+  | 'allocate_work_email'
+  | 'create_account'
+  | 'assign_groups'
+  | 'write_back_email'
+  | 'activate_account'
+  | 'notify_manager'
+  | 'disable_account'
+  | 'delete_account'
+  | 'verify_exit';
+
+/** Pre-provisioning runs N days before the hire (accounts disabled); activation at the hire instant. */
+export type Phase = 'pre_provision' | 'activation';
 
 /** One action on one system (DESIGN §3). */
 export interface PlanStep {
-  /** Stable within a plan: `<action>:<systemId>`. */
+  /** Stable within a plan: `<action>:<systemId>` or `<action>`. */
   id: string;
   action: StepAction;
-  systemId: string;
+  phase: Phase;
+  systemId?: string;
   /** Step ids that must succeed before this one starts. */
   dependsOn: string[];
+  /** For create_account / assign_groups: the groups the policy grants. */
+  groups?: string[];
+  /** For create_account: the licence the account consumes. */
+  licence?: string;
 }
 
 /** The ordered steps that move a person to the access the policy says they should have. */
 export interface Plan {
   kind: HrEventKind;
   policyVersion: string;
+  /** Playbooks whose rules matched, e.g. "Engineering Onboarding Playbook". */
+  playbooks: string[];
   /** Topologically ordered: every step comes after the steps it depends on. */
   steps: PlanStep[];
 }
@@ -38,52 +57,146 @@ export function ruleMatches(rule: BirthrightRule, r: EmployeeRecord): boolean {
   );
 }
 
-/** Systems the policy says this person should have an account in; the identity provider whenever any. */
-export function targetSystems(record: EmployeeRecord, policy: Policy): string[] {
-  const wanted = new Set<string>();
-  for (const rule of policy.birthright) if (ruleMatches(rule, record)) rule.systems.forEach((s) => wanted.add(s));
-  if (wanted.size > 0) wanted.add(identityProvider(policy).id);
-  return policy.systems.map((s) => s.id).filter((id) => wanted.has(id));
+export interface Target {
+  systemId: string;
+  groups: string[];
 }
 
+/** Systems (with groups) the policy says this person should have; the identity provider whenever any. */
+export function targetAccess(record: EmployeeRecord, policy: Policy): { targets: Target[]; playbooks: string[] } {
+  const groups = new Map<string, Set<string>>();
+  const playbooks = new Set<string>();
+  for (const rule of policy.birthright) {
+    if (!ruleMatches(rule, record)) continue;
+    if (rule.playbook) playbooks.add(rule.playbook);
+    for (const grant of rule.systems) {
+      const set = groups.get(grant.system) ?? new Set<string>();
+      grant.groups.forEach((g) => set.add(g));
+      groups.set(grant.system, set);
+    }
+  }
+  const idp = identityProvider(policy).id;
+  if (groups.size > 0 && !groups.has(idp)) groups.set(idp, new Set());
+  const targets = policy.systems
+    .filter((s) => groups.has(s.id))
+    .map((s) => ({ systemId: s.id, groups: [...(groups.get(s.id) ?? [])].sort() }));
+  return { targets, playbooks: [...playbooks].sort() };
+}
+
+/** Systems the policy says this person should have an account in, in catalog order. */
+export function targetSystems(record: EmployeeRecord, policy: Policy): string[] {
+  return targetAccess(record, policy).targets.map((t) => t.systemId);
+}
+
+export interface HirePlanOptions {
+  /** What the person already has; systems where they are active get no steps. */
+  current?: Entitlement[];
+  /** A Slack notice to the manager at activation. @default false */
+  notifyManager?: boolean;
+  /** The work email is written back to the HRIS. @default false */
+  writeBackEmail?: boolean;
+}
+
+const stepId = (action: StepAction, systemId?: string): string => (systemId ? `${action}:${systemId}` : action);
+
 /**
- * The onboarding plan: an `ensure_account` per target system the person is not already active in.
- * The identity provider comes first; every app depends on it and on its own `dependsOn` systems.
+ * The onboarding plan. Pre-provisioning: (allocate a work email when the record has none,) create each account
+ * disabled — identity provider first, each app after its `dependsOn` — and assign groups; write the email back to
+ * the HRIS. Activation: enable each account in the same order, then tell the manager.
  */
 export function planHire(
   record: EmployeeRecord,
   policy: Policy,
   policyVersion: string,
-  current: Entitlement[] = [],
+  opts: HirePlanOptions = {},
 ): Plan {
   const idp = identityProvider(policy).id;
-  const targets = targetSystems(record, policy);
-  const have = new Set(current.filter((e) => e.active).map((e) => e.systemId));
-  const todo = new Set(targets.filter((s) => !have.has(s)));
+  const { targets, playbooks } = targetAccess(record, policy);
+  const have = new Set((opts.current ?? []).filter((e) => e.active).map((e) => e.systemId));
+  const todo = new Map(targets.filter((t) => !have.has(t.systemId)).map((t) => [t.systemId, t]));
   const byId = new Map(policy.systems.map((s) => [s.id, s]));
-  const stepId = (systemId: string): string => `ensure_account:${systemId}`;
-
   const steps: PlanStep[] = [];
-  const placed = new Set<string>();
-  const place = (systemId: string): void => {
-    if (placed.has(systemId) || !todo.has(systemId)) return;
-    placed.add(systemId);
-    const sys = byId.get(systemId);
-    const deps = new Set(sys?.dependsOn ?? []);
-    if (systemId !== idp) deps.add(idp);
-    const depSteps: string[] = [];
-    for (const d of [...deps].sort()) {
-      place(d);
-      if (todo.has(d)) depSteps.push(stepId(d));
-    }
-    steps.push({ id: stepId(systemId), action: 'ensure_account', systemId, dependsOn: depSteps });
+  if (todo.size === 0) return { kind: 'hire', policyVersion, playbooks, steps };
+
+  const allocate = !record.workEmail;
+  if (allocate)
+    steps.push({
+      id: stepId('allocate_work_email'),
+      action: 'allocate_work_email',
+      phase: 'pre_provision',
+      dependsOn: [],
+    });
+
+  // Systems in dependency order: the IdP, then each system after the systems it depends on.
+  const order: string[] = [];
+  const place = (id: string): void => {
+    if (order.includes(id) || !todo.has(id)) return;
+    const deps = new Set(byId.get(id)?.dependsOn ?? []);
+    if (id !== idp) deps.add(idp);
+    [...deps].sort().forEach(place);
+    order.push(id);
   };
   place(idp);
-  for (const s of targets) place(s);
-  return { kind: 'hire', policyVersion, steps };
+  targets.forEach((t) => place(t.systemId));
+
+  const upstream = (id: string): string[] => {
+    const deps = new Set(byId.get(id)?.dependsOn ?? []);
+    if (id !== idp) deps.add(idp);
+    return [...deps].filter((d) => todo.has(d)).sort();
+  };
+
+  for (const systemId of order) {
+    const target = todo.get(systemId);
+    const deps = upstream(systemId).map((d) => stepId('create_account', d));
+    if (allocate) deps.unshift(stepId('allocate_work_email'));
+    const licence = byId.get(systemId)?.licence;
+    steps.push({
+      id: stepId('create_account', systemId),
+      action: 'create_account',
+      phase: 'pre_provision',
+      systemId,
+      dependsOn: deps,
+      ...(licence ? { licence } : {}),
+    });
+    if (target && target.groups.length > 0) {
+      steps.push({
+        id: stepId('assign_groups', systemId),
+        action: 'assign_groups',
+        phase: 'pre_provision',
+        systemId,
+        dependsOn: [stepId('create_account', systemId)],
+        groups: target.groups,
+      });
+    }
+  }
+  if (opts.writeBackEmail && allocate && todo.has(idp)) {
+    steps.push({
+      id: stepId('write_back_email'),
+      action: 'write_back_email',
+      phase: 'pre_provision',
+      dependsOn: [stepId('create_account', idp)],
+    });
+  }
+  const activations: string[] = [];
+  for (const systemId of order) {
+    const pre = steps.filter((s) => s.systemId === systemId && s.phase === 'pre_provision').map((s) => s.id);
+    const id = stepId('activate_account', systemId);
+    activations.push(id);
+    steps.push({
+      id,
+      action: 'activate_account',
+      phase: 'activation',
+      systemId,
+      dependsOn: [...upstream(systemId).map((d) => stepId('activate_account', d)), ...pre],
+    });
+  }
+  if (opts.notifyManager && record.managerHrId) {
+    steps.push({ id: stepId('notify_manager'), action: 'notify_manager', phase: 'activation', dependsOn: activations });
+  }
+  return { kind: 'hire', policyVersion, playbooks, steps };
 }
 
-/** One-line summaries, e.g. "ensure_account:idp", "ensure_account:wiki after ensure_account:idp". */
+/** One-line summaries, e.g. "create_account:wiki after create_account:idp". */
 export function summarizePlan(plan: Plan): string[] {
   return plan.steps.map((s) => (s.dependsOn.length ? `${s.id} after ${s.dependsOn.join(', ')}` : s.id));
 }

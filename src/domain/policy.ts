@@ -32,6 +32,8 @@ export const systemSchema = z
     connector: connectorSchema,
     dependsOn: z.array(systemIdSchema).default([]),
     owner: z.string().min(1).optional(),
+    /** Licence SKU consumed by an account in this system, recorded with the grant. */
+    licence: z.string().min(1).optional(),
   })
   .strict();
 export type SystemConfig = z.infer<typeof systemSchema>;
@@ -49,7 +51,17 @@ export const birthrightRuleSchema = z
       })
       .strict()
       .default({}),
-    systems: z.array(systemIdSchema).min(1),
+    /** The named playbook this rule belongs to, e.g. "Engineering Onboarding Playbook". */
+    playbook: z.string().min(1).optional(),
+    /** Systems granted, each optionally with groups: `wiki` or `{ system: wiki, groups: [engineering] }`. */
+    systems: z
+      .array(
+        z.union([
+          systemIdSchema.transform((system) => ({ system, groups: [] as string[] })),
+          z.object({ system: systemIdSchema, groups: z.array(z.string().min(1)).default([]) }).strict(),
+        ]),
+      )
+      .min(1),
   })
   .strict();
 export type BirthrightRule = z.infer<typeof birthrightRuleSchema>;
@@ -62,9 +74,49 @@ export const policySchema = z
         activationTime: z.string().refine(isTimeOfDay, { message: 'must be HH:MM or HH:MM:SS' }).default('09:00'),
         /** Time zone used when a record's location has none that the runtime knows. @default "UTC" */
         defaultTimeZone: z.string().refine(isValidTimeZone, { message: 'must be an IANA time zone' }).default('UTC'),
+        /** Accounts are created, disabled, this many days before the hire date, at the activation time. @default 0 */
+        preProvisionDays: z.number().int().min(0).max(60).default(0),
+        /** Local wall-clock time on the exit date at which access ends (voluntary exits). @default "18:00" */
+        exitTime: z.string().refine(isTimeOfDay, { message: 'must be HH:MM or HH:MM:SS' }).default('18:00'),
       })
       .strict()
-      .default({ activationTime: '09:00', defaultTimeZone: 'UTC' }),
+      .default({ activationTime: '09:00', defaultTimeZone: 'UTC', preProvisionDays: 0, exitTime: '18:00' }),
+    /** How work emails are made for hires that have none. */
+    naming: z
+      .object({
+        /** e.g. "acme.example" */
+        workEmailDomain: z
+          .string()
+          .regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, { message: 'must be a domain such as "acme.example"' }),
+        /** Tokens: {first}, {last}, {f} (first initial). @default "{first}.{last}" */
+        pattern: z
+          .string()
+          .refine((p) => /\{(first|last|f)\}/.test(p) && !/[^a-z0-9.{}_-]/.test(p.replace(/\{(first|last|f)\}/g, '')), {
+            message: 'must use {first}, {last} or {f} with only a-z, 0-9, ".", "_", "-" between them',
+          })
+          .default('{first}.{last}'),
+      })
+      .strict()
+      .optional(),
+    /** Slack, for notices to managers (and approvals). */
+    slack: z
+      .object({
+        /** Web API base URL. @default "https://slack.com/api/" */
+        apiUrl: z.url().optional(),
+        tokenEnv: envVarName,
+      })
+      .strict()
+      .optional(),
+    /** The HRIS that Tenure writes generated values (the work email) back to. */
+    hris: z
+      .object({
+        type: z.literal('bamboohr'),
+        /** e.g. https://api.bamboohr.com/api/gateway.php/acme/v1 */
+        baseUrl: z.url(),
+        apiKeyEnv: envVarName,
+      })
+      .strict()
+      .optional(),
     systems: z.array(systemSchema).min(1),
     birthright: z.array(birthrightRuleSchema).min(1),
   })
@@ -92,8 +144,13 @@ export const policySchema = z
     );
     p.birthright.forEach((r, i) =>
       r.systems.forEach((s, j) => {
-        if (!ids.has(s))
-          ctx.addIssue({ code: 'custom', path: ['birthright', i, 'systems', j], message: `unknown system "${s}"` });
+        if (!ids.has(s.system)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['birthright', i, 'systems', j],
+            message: `unknown system "${s.system}"`,
+          });
+        }
       }),
     );
     const cycle = findCycle(p.systems);

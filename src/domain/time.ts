@@ -53,3 +53,9 @@ export function wallClock(instant: Date, timeZone: string): { date: string; time
 export function isTimeOfDay(value: string): boolean {
   return HH_MM.test(value);
 }
+
+/** The calendar date `days` after (or before, if negative) `date`. */
+export function addDays(date: string, days: number): string {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}

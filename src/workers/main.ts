@@ -1,6 +1,9 @@
 /** Production worker entry point: `node -r tsx/cjs src/workers/main.ts` (or `dist/workers/main.js`). */
 import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { openAuditStore } from '../activities/audit';
+import { join } from 'node:path';
+import { dataDir } from '../dev/dev-env';
 import { buildConnectors } from '../activities/connectors';
 import { loadEnv } from '../config/env';
 import { loadPolicyFile } from '../config/policy-file';
@@ -11,16 +14,20 @@ async function main(): Promise<void> {
   const log = createLogger('tenure-worker');
   const env = loadEnv();
   const loaded = loadPolicyFile(env.TENURE_POLICY);
+  const audit = await openAuditStore(
+    env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : { dataDir: join(dataDir(), 'audit') },
+  );
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
   const worker = await createTenureWorker({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TENURE_TASK_QUEUE,
-    activities: createActivities({ policy: loaded, connectors: buildConnectors(loaded.policy) }),
+    activities: createActivities({ policy: loaded, connectors: buildConnectors(loaded.policy), audit }),
   });
   log.info({ taskQueue: env.TENURE_TASK_QUEUE, policyVersion: loaded.version }, 'worker started');
   await worker.run();
   await connection.close();
+  await audit.close();
 }
 
 main().catch((err: unknown) => {

@@ -1,3 +1,3 @@
 /** Every workflow the worker registers. */
 export { employeeWorkflow } from './employee/employee';
-export { onboardingWorkflow } from './onboarding/onboarding';
+export { offboardingWorkflow, onboardingWorkflow } from './onboarding/onboarding';

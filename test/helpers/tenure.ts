@@ -3,7 +3,12 @@ import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities } from '../../src/activities';
-import { buildConnectors } from '../../src/activities/connectors';
+import type { AuditStore } from '../../src/activities/audit';
+import { openAuditStore } from '../../src/activities/audit';
+import { buildIntegrations } from '../../src/activities/connectors';
+import type { HrisConnector } from '../../src/activities/hris-connector';
+import type { SlackStandIn } from '../../src/dev/slack-standin';
+import { startSlackStandIn } from '../../src/dev/slack-standin';
 import type { LoadedPolicy } from '../../src/config/policy-file';
 import { parsePolicy } from '../../src/config/policy-file';
 import type { RunningIntake } from '../../src/client/intake';
@@ -18,6 +23,9 @@ import { connectClient, connectNative, uniqueTaskQueue, workflowBundle } from '.
 export interface TenureHarness {
   idp: ScimPeer;
   app: ScimPeer;
+  slack?: SlackStandIn;
+  /** An in-memory embedded audit store, fresh for this harness. */
+  audit: AuditStore;
   policy: LoadedPolicy;
   client: Client;
   taskQueue: string;
@@ -34,6 +42,10 @@ export interface HarnessOptions {
   activationTime?: string;
   /** Change the default policy (an identity provider and one app, everyone gets both). */
   policy?: (p: PolicyInput) => PolicyInput;
+  /** Start a Slack stand-in and configure the policy's `slack` with it. @default false */
+  slack?: boolean;
+  /** The HRIS the worker writes back to (the policy's `hris` must be set by `policy` too). */
+  hris?: HrisConnector;
 }
 
 /** A whole Tenure on the shared dev server: two SCIM peers, a worker, the intake server and a client. */
@@ -61,7 +73,17 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
       ],
       birthright: [{ name: 'everyone', systems: ['idp', 'wiki'] }],
     };
+    let slack: SlackStandIn | undefined;
+    if (opts.slack) {
+      const standIn = await startSlackStandIn();
+      stops.push(() => standIn.close());
+      slack = standIn;
+      base.slack = { apiUrl: standIn.url, tokenEnv: 'TENURE_TEST_SLACK_TOKEN' };
+    }
+    const env = { ...process.env, TENURE_TEST_SLACK_TOKEN: slack?.token, TENURE_TEST_HRIS_KEY: 'test-hris-key' };
     const policy = parsePolicy(opts.policy ? opts.policy(base) : base);
+    const audit = await openAuditStore();
+    stops.push(() => audit.close());
 
     const taskQueue = uniqueTaskQueue();
     const native: NativeConnection = await connectNative();
@@ -70,7 +92,11 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
       connection: native,
       namespace: 'default',
       taskQueue,
-      activities: createActivities({ policy, connectors: buildConnectors(policy.policy) }),
+      activities: createActivities({
+        policy,
+        audit,
+        ...buildIntegrations(policy.policy, env, opts.hris ? () => opts.hris as HrisConnector : undefined),
+      }),
       workflowBundle: await workflowBundle(),
     });
     const running = worker.run();
@@ -88,12 +114,14 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
       { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
     );
     const webhookSecret = randomBytes(24).toString('hex');
-    const intake = await startIntakeServer({ client, taskQueue, webhookSecret, logger, port: 0 });
+    const intake = await startIntakeServer({ client, taskQueue, webhookSecret, logger, audit, port: 0 });
     stops.push(() => intake.close());
 
     return {
       idp,
       app,
+      slack,
+      audit,
       policy,
       client,
       taskQueue,

@@ -7,3 +7,9 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000,
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** The result of a workflow that may not have started yet (children start when their parent gets to them). */
+export async function resultWhenStarted<T>(handle: { describe(): Promise<unknown>; result(): Promise<T> }): Promise<T> {
+  await waitFor(async () => (await handle.describe()) !== undefined, 30_000, 'workflow started');
+  return handle.result();
+}

@@ -6,6 +6,7 @@ import { onboardingStatusQuery } from '../../src/workflows/onboarding/messages';
 import type { onboardingWorkflow } from '../../src/workflows/onboarding/onboarding';
 import { EMPLOYEE_ID, EVENT_KIND, STAGE } from '../../src/workflows/search-attributes';
 import { instantFromNow, makeRecord } from '../helpers/records';
+import { workflowBundle } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
 import type { TenureHarness } from '../helpers/tenure';
 import { startTenure } from '../helpers/tenure';
@@ -14,10 +15,12 @@ import { startTenure } from '../helpers/tenure';
 describe('hire: signed webhook to accounts in the identity provider, then the app', function () {
   this.timeout(120_000);
   const tz = 'America/Sao_Paulo';
-  const when = instantFromNow(12, tz);
+  let when: ReturnType<typeof instantFromNow>;
   let t: TenureHarness;
 
   before(async () => {
+    await workflowBundle(); // bundle first, so the instant below is measured from a ready worker
+    when = instantFromNow(10, tz);
     t = await startTenure({ activationTime: when.activationTime });
   });
   after(async () => {
@@ -38,21 +41,26 @@ describe('hire: signed webhook to accounts in the identity provider, then the ap
     const childId = eventWorkflowId(record.hrId, 'hire', eventId);
     assert.equal(answer.workflowId, childId);
     assert.equal(answer.effectiveAt, when.at.toISOString());
-    assert.deepEqual(answer.plan, ['ensure_account:idp', 'ensure_account:wiki after ensure_account:idp']);
+    assert.deepEqual(answer.plan, [
+      'create_account:idp',
+      'create_account:wiki after create_account:idp',
+      'activate_account:idp after create_account:idp',
+      'activate_account:wiki after activate_account:idp, create_account:wiki',
+    ]);
 
     // Before the instant: the run waits, findable by Tenure's search attributes, and no system was touched.
     const child = t.client.workflow.getHandle<typeof onboardingWorkflow>(childId);
     await waitFor(async () => (await child.describe()).status.name === 'RUNNING');
     const waiting = await child.query(onboardingStatusQuery);
-    assert.equal(waiting.stage, 'waiting');
+    assert.equal(waiting.stage, 'waiting_pre_provision');
     assert.ok(waiting.steps.every((s) => s.state === 'pending'));
     const desc = await child.describe();
     assert.equal(desc.typedSearchAttributes.get(EMPLOYEE_ID), record.hrId);
     assert.equal(desc.typedSearchAttributes.get(EVENT_KIND), 'hire');
-    assert.equal(desc.typedSearchAttributes.get(STAGE), 'waiting');
+    assert.equal(desc.typedSearchAttributes.get(STAGE), 'waiting_pre_provision');
     await waitFor(async () => {
       for await (const wf of t.client.workflow.list({
-        query: `TenureEmployeeId = "${record.hrId}" AND TenureStage = "waiting"`,
+        query: `TenureEmployeeId = "${record.hrId}" AND TenureStage = "waiting_pre_provision"`,
       })) {
         if (wf.workflowId === childId) return true;
       }
@@ -66,8 +74,10 @@ describe('hire: signed webhook to accounts in the identity provider, then the ap
     assert.deepEqual(
       final.steps.map((s) => [s.id, s.state, s.outcome]),
       [
-        ['ensure_account:idp', 'succeeded', 'created'],
-        ['ensure_account:wiki', 'succeeded', 'created'],
+        ['create_account:idp', 'succeeded', 'created'],
+        ['create_account:wiki', 'succeeded', 'created'],
+        ['activate_account:idp', 'succeeded', 'activated'],
+        ['activate_account:wiki', 'succeeded', 'activated'],
       ],
     );
     for (const s of final.steps) {
@@ -88,9 +98,16 @@ describe('hire: signed webhook to accounts in the identity provider, then the ap
     assert.equal(idpUser.userName, record.workEmail);
     assert.ok(idpUser.active && appUser.active);
     assert.ok(idpUser.seq < appUser.seq, 'identity-provider account created before the app account');
-    const idpDone = Date.parse(final.steps[0]?.finishedAt ?? '');
-    const appStart = Date.parse(final.steps[1]?.startedAt ?? '');
-    assert.ok(appStart >= idpDone, 'app step started after the IdP step finished');
+    const at = (id: string, f: 'startedAt' | 'finishedAt'): number =>
+      Date.parse(final.steps.find((s) => s.id === id)?.[f] ?? '');
+    assert.ok(
+      at('create_account:wiki', 'startedAt') >= at('create_account:idp', 'finishedAt'),
+      'app created after IdP',
+    );
+    assert.ok(
+      at('activate_account:wiki', 'startedAt') >= at('activate_account:idp', 'finishedAt'),
+      'app enabled after IdP',
+    );
 
     // The entity records the event and is findable too.
     const entity = await t.client.workflow.getHandle(employeeWorkflowId(record.hrId)).query(employeeStatusQuery);

@@ -356,6 +356,43 @@ describe('SCIM connector against a real SCIM peer', function () {
       assert.equal((await rejection(scim.findByHrKey('x'))).type, 'conflict');
     });
 
+    it('403 is unauthorized, but a 403 that signals a rate limit (GitHub) is rate_limited', async () => {
+      peer.faults.next(1, { status: 403 });
+      const plain = await rejection(scim.findByHrKey('x'));
+      assert.equal(plain.type, 'unauthorized');
+      assert.equal(plain.retryable, false);
+
+      peer.faults.next(1, { status: 403, retryAfter: 60 });
+      const secondary = await rejection(scim.findByHrKey('x'));
+      assert.equal(secondary.type, 'rate_limited');
+      assert.equal(secondary.details.retryAfterMs, 60_000);
+
+      const reset = Math.floor(Date.now() / 1000) + 30;
+      peer.faults.next(1, {
+        status: 403,
+        headers: { 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(reset) },
+      });
+      const primary = await rejection(scim.findByHrKey('x'));
+      assert.equal(primary.type, 'rate_limited');
+      const ms = primary.details.retryAfterMs ?? -1;
+      assert.ok(ms > 25_000 && ms <= 30_000, `retryAfterMs ${ms}`);
+
+      peer.faults.next(1, { status: 403, headers: { 'X-RateLimit-Remaining': '12' } });
+      assert.equal((await rejection(scim.findByHrKey('x'))).type, 'unauthorized');
+    });
+
+    it('a timeout after the write: the account exists, the retry adopts it', async () => {
+      const impatient = new ScimConnector({ systemId: 'app', baseUrl: peer.url, timeoutMs: 200 });
+      peer.faults.delayResponse(1, 600, { method: 'POST', path: '/Users' });
+      const err = await rejection(impatient.ensureAccount(spec(33)));
+      assert.equal(err.type, 'transient');
+      assert.match(err.message, /timeout/);
+      assert.equal(peer.users().length, 1, 'the write happened');
+      const retry = await impatient.ensureAccount(spec(33));
+      assert.equal(retry.outcome, 'adopted');
+      assert.equal(peer.users().length, 1);
+    });
+
     it('a non-SCIM 200 body is invalid_request', async () => {
       peer.faults.next(1, { status: 200, body: { hello: 'world' } });
       const err = await rejection(scim.findByHrKey('x'));

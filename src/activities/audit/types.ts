@@ -44,11 +44,19 @@ export interface VerifyReport {
   checked: number;
   /** The first broken record: changed (hash mismatch), deleted (gap in seq) or re-linked (prevHash mismatch). */
   problem?: { seq: number; key?: string; kind: 'changed' | 'deleted' | 'relinked'; message: string };
+  /**
+   * The last record checked (absent for an empty store). A chain cannot show that its own tail was cut off
+   * or rewritten with fresh hashes: note the head somewhere else (a ticket, a signed export) to anchor it.
+   */
+  head?: { seq: number; hash: string };
 }
 
 export interface EvidenceQuery {
+  /** Only records whose `at` is at or after this instant (ISO 8601). */
   since?: string;
   hrId?: string;
+  /** Only records with `seq` up to this one: a consistent snapshot while others keep appending. */
+  throughSeq?: number;
 }
 
 export interface AuditStore {

@@ -1,10 +1,16 @@
 /**
- * Generic SCIM 2.0 (RFC 7643/7644) identity connector (DESIGN §6).
+ * Generic SCIM 2.0 (RFC 7643/7644) identity connector (DESIGN §6), with vendor dialects.
  *
  * - Looks accounts up by `externalId` (= HR id), then by `userName`, before creating; adopts on 409.
  * - Updates with PATCH `replace` operations, only for attributes that differ.
  * - Pages with `startIndex`/`count`, advancing by what the server actually returned.
+ * - Deactivates with PATCH `active=false` (value-object or `path` form) and checks the result; deletes and
+ *   checks the account is gone or at least inactive; adds and removes group members.
+ * - Reads `"True"`/`"False"` strings as booleans wherever SCIM has a boolean (Entra ID sends them).
  * - Leaves retries to Temporal: every failure is a classified `ConnectorError` (see `transport.ts`).
+ *
+ * Dialects (`ScimConnectorOptions.dialect`, see {@link SCIM_DIALECTS} and docs/connectors.md) only change
+ * what a vendor requires; `generic` is plain RFC 7644.
  */
 import { z } from 'zod';
 import {
@@ -12,6 +18,8 @@ import {
   type Account,
   type AccountSpec,
   type EnsureAccountOutcome,
+  type GroupCapable,
+  type GroupMembershipOutcome,
   type IdentityConnector,
 } from '../identity';
 import { scimRequest, type ScimRequest, type ScimResponse, type ScimTransportConfig } from './transport';
@@ -23,13 +31,71 @@ export const SCIM_PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Patch
 /** Default page size asked for when listing; the server may return fewer. */
 export const DEFAULT_PAGE_SIZE = 100;
 
+export type ScimDialect = 'generic' | 'okta' | 'entra' | 'github' | 'slack';
+
+/** What a dialect changes in how the connector talks to a server. */
+export interface ScimDialectTraits {
+  /** The server can filter Users on `externalId` (Okta-built servers filter only on `userName`). */
+  externalIdFilter: boolean;
+  /** PATCH paths may carry value filters such as `members[value eq "…"]` (GitHub allows none). */
+  patchPathFilters: boolean;
+  /** Setting `active=false` removes the account (GitHub): a vanished account counts as deactivated. */
+  deactivationRemoves: boolean;
+  /** DELETE only deactivates (Slack): the account stays, with `active=false`. */
+  deleteDeactivates: boolean;
+  /** PATCH form used when the options give no `patchStyle`. */
+  patchStyle: 'value' | 'path';
+}
+
+/** The dialects and what each changes; see docs/connectors.md for the vendor documentation behind them. */
+export const SCIM_DIALECTS: Readonly<Record<ScimDialect, Readonly<ScimDialectTraits>>> = {
+  generic: {
+    externalIdFilter: true,
+    patchPathFilters: true,
+    deactivationRemoves: false,
+    deleteDeactivates: false,
+    patchStyle: 'value',
+  },
+  okta: {
+    externalIdFilter: false,
+    patchPathFilters: true,
+    deactivationRemoves: false,
+    deleteDeactivates: false,
+    patchStyle: 'value',
+  },
+  entra: {
+    externalIdFilter: true,
+    patchPathFilters: true,
+    deactivationRemoves: false,
+    deleteDeactivates: false,
+    patchStyle: 'path',
+  },
+  github: {
+    externalIdFilter: true,
+    patchPathFilters: false,
+    deactivationRemoves: true,
+    deleteDeactivates: false,
+    patchStyle: 'value',
+  },
+  slack: {
+    externalIdFilter: true,
+    patchPathFilters: true,
+    deactivationRemoves: false,
+    deleteDeactivates: true,
+    patchStyle: 'value',
+  },
+};
+
 export interface ScimConnectorOptions extends ScimTransportConfig {
   /** `count` asked for per page in `listAccounts`; default {@link DEFAULT_PAGE_SIZE}. */
   pageSize?: number;
+  /** The server's vendor dialect; default `generic` (plain RFC 7644). */
+  dialect?: ScimDialect;
   /**
-   * How PATCH operations are written. `value` (default): `{op:'replace', value:{active:false}}`;
-   * `path`: `{op:'replace', path:'active', value:false}`. `emails` is always replaced by path, because
-   * some servers (SCIMMY among them) append rather than replace multi-valued attributes in the value form.
+   * How PATCH operations are written. `value`: `{op:'replace', value:{active:false}}`;
+   * `path`: `{op:'replace', path:'active', value:false}`. Default: the dialect's (`value` except for `entra`).
+   * `emails` is always replaced by path, because some servers (SCIMMY among them) append rather than
+   * replace multi-valued attributes in the value form.
    */
   patchStyle?: 'value' | 'path';
   /** Send `department` in the enterprise User extension; default true. Set false for servers without it. */
@@ -69,13 +135,23 @@ const listSchema = z
     message: 'neither totalResults nor Resources',
   });
 
+const groupSchema = z.looseObject({
+  id: z.string().min(1),
+  displayName: z.string().optional().nullable(),
+  members: z
+    .array(z.looseObject({ value: z.string() }))
+    .optional()
+    .nullable(),
+});
+
 export type ScimUser = z.infer<typeof userSchema>;
+type ScimGroup = z.infer<typeof groupSchema>;
 type ScimEmail = z.infer<typeof emailSchema>;
 
 interface PatchOperation {
-  op: 'replace';
+  op: 'replace' | 'add' | 'remove';
   path?: string;
-  value: unknown;
+  value?: unknown;
 }
 
 /** One attribute to replace: a SCIM attribute path and its new value. */
@@ -89,7 +165,8 @@ export function scimEqFilter(attribute: string, value: string): string {
   return `${attribute} eq ${JSON.stringify(value)}`;
 }
 
-function toBool(value: unknown, fallback: boolean): boolean {
+/** A SCIM boolean, also when a server (Entra ID) writes it as the string `"True"`/`"False"`. */
+export function toBool(value: unknown, fallback: boolean): boolean {
   if (typeof value === 'boolean') return value;
   if (typeof value === 'string') {
     const lower = value.trim().toLowerCase();
@@ -115,12 +192,18 @@ function primaryEmail(user: ScimUser): string | undefined {
   return (emails.find((e) => toBool(e.primary, false)) ?? emails.find((e) => e.type === 'work'))?.value;
 }
 
+function isMember(group: ScimGroup, accountId: string): boolean {
+  return (group.members ?? []).some((m) => m.value === accountId);
+}
+
 function sameCaseless(a: string | undefined | null, b: string | undefined | null): boolean {
   return (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
 }
 
-export class ScimConnector implements IdentityConnector {
+export class ScimConnector implements IdentityConnector, GroupCapable {
   readonly systemId: string;
+  readonly dialect: ScimDialect;
+  private readonly traits: ScimDialectTraits;
   private readonly transport: ScimTransportConfig;
   private readonly pageSize: number;
   private readonly patchStyle: 'value' | 'path';
@@ -137,7 +220,11 @@ export class ScimConnector implements IdentityConnector {
     this.pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1)
       throw new RangeError('pageSize must be a positive integer');
-    this.patchStyle = options.patchStyle ?? 'value';
+    this.dialect = options.dialect ?? 'generic';
+    const traits = SCIM_DIALECTS[this.dialect];
+    if (!traits) throw new RangeError(`unknown SCIM dialect ${JSON.stringify(this.dialect)}`);
+    this.traits = traits;
+    this.patchStyle = options.patchStyle ?? traits.patchStyle;
     this.enterpriseExtension = options.enterpriseExtension ?? true;
   }
 
@@ -148,6 +235,12 @@ export class ScimConnector implements IdentityConnector {
   async findByHrKey(hrId: string, userName?: string): Promise<Account | undefined> {
     const found = await this.lookup(hrId, userName);
     return found.kind === 'found' ? userToAccount(found.user) : undefined;
+  }
+
+  /** Whoever holds this login name (case-insensitively), whatever their `externalId`: is the name taken? */
+  async findByUserName(userName: string): Promise<Account | undefined> {
+    const user = (await this.search('userName', userName)).find((u) => sameCaseless(u.userName, userName));
+    return user ? userToAccount(user) : undefined;
   }
 
   /** Find-or-create, adopting (and bringing up to date) an existing account; see `EnsureAccountOutcome`. */
@@ -174,12 +267,50 @@ export class ScimConnector implements IdentityConnector {
     return { account: userToAccount(this.parseUser(created.body, 'POST /Users')), outcome: 'created' };
   }
 
+  /**
+   * PATCH `active` and return the account as the server then reports it. Fails (`invalid_request`) if the
+   * server answers success but still reports the other state. In the `github` dialect deactivation removes
+   * the account, so an account that is gone afterwards (or already) is reported `active: false` with the
+   * `userName` it had, or `''` when it was gone before this call.
+   */
   async setActive(accountId: string, active: boolean): Promise<Account> {
-    const user = await this.patch(accountId, [{ path: 'active', value: active }]);
+    const removes = !active && this.traits.deactivationRemoves;
+    let before: ScimUser | undefined;
+    if (removes) {
+      before = await this.getUser(accountId);
+      if (!before) return { id: accountId, userName: '', active: false };
+    }
+    let user: ScimUser | undefined;
+    try {
+      user = await this.patch(accountId, [{ path: 'active', value: active }]);
+    } catch (err) {
+      if (!(removes && err instanceof ConnectorError && err.type === 'not_found')) throw err;
+    }
+    if (user !== undefined && toBool(user.active, true) !== active) {
+      // Some servers answer PATCH with a stale body: believe only a fresh read.
+      user = removes
+        ? await this.getUser(accountId)
+        : this.parseUser(await this.readUser(accountId), 'GET /Users/{id}');
+    }
+    if (user === undefined) {
+      const account: Account = { id: accountId, userName: before?.userName ?? '', active: false };
+      if (typeof before?.externalId === 'string' && before.externalId !== '') account.hrId = before.externalId;
+      return account;
+    }
+    if (toBool(user.active, true) !== active) {
+      throw new ConnectorError(
+        'invalid_request',
+        `${this.systemId}: PATCH active=${active} succeeded but account ${accountId} is still ${active ? 'inactive' : 'active'}`,
+        { systemId: this.systemId },
+      );
+    }
     return userToAccount(user);
   }
 
-  /** Delete the account. Idempotent: an account that is already gone (404) counts as deleted. */
+  /**
+   * Delete the account, then check: it must be gone, or (Slack, whose DELETE only deactivates) inactive.
+   * Idempotent: an account that is already gone (404) counts as deleted.
+   */
   async delete(accountId: string): Promise<void> {
     try {
       await this.send({ method: 'DELETE', path: this.userPath(accountId) });
@@ -187,6 +318,54 @@ export class ScimConnector implements IdentityConnector {
       if (err instanceof ConnectorError && err.type === 'not_found') return;
       throw err;
     }
+    const left = await this.getUser(accountId);
+    if (left !== undefined && toBool(left.active, true)) {
+      throw new ConnectorError(
+        'invalid_request',
+        `${this.systemId}: DELETE succeeded but account ${accountId} is still there and active`,
+        { systemId: this.systemId },
+      );
+    }
+  }
+
+  /**
+   * Add the account to a group, given by id or display name. Reads the group first, so a member already
+   * there is `unchanged` (a retry) and nothing is written.
+   */
+  async addToGroup(group: string, accountId: string): Promise<GroupMembershipOutcome> {
+    const found = await this.resolveGroup(group);
+    if (isMember(found, accountId)) return { groupId: found.id, outcome: 'unchanged' };
+    const after = await this.patchGroup(found.id, [{ op: 'add', path: 'members', value: [{ value: accountId }] }]);
+    if (!isMember(after, accountId)) {
+      throw new ConnectorError(
+        'invalid_request',
+        `${this.systemId}: PATCH add member succeeded but group ${found.id} does not list account ${accountId}`,
+        { systemId: this.systemId },
+      );
+    }
+    return { groupId: found.id, outcome: 'changed' };
+  }
+
+  /**
+   * Remove the account from a group, given by id or display name. The RFC 7644 form
+   * `{op:'remove', path:'members[value eq "<id>"]'}`; in dialects without PATCH path filters (GitHub) the
+   * value form `{op:'remove', path:'members', value:[{value:'<id>'}]}`. A non-member is `unchanged`.
+   */
+  async removeFromGroup(group: string, accountId: string): Promise<GroupMembershipOutcome> {
+    const found = await this.resolveGroup(group);
+    if (!isMember(found, accountId)) return { groupId: found.id, outcome: 'unchanged' };
+    const op: PatchOperation = this.traits.patchPathFilters
+      ? { op: 'remove', path: `members[${scimEqFilter('value', accountId)}]` }
+      : { op: 'remove', path: 'members', value: [{ value: accountId }] };
+    const after = await this.patchGroup(found.id, [op]);
+    if (isMember(after, accountId)) {
+      throw new ConnectorError(
+        'invalid_request',
+        `${this.systemId}: PATCH remove member succeeded but group ${found.id} still lists account ${accountId}`,
+        { systemId: this.systemId },
+      );
+    }
+    return { groupId: found.id, outcome: 'changed' };
   }
 
   /**
@@ -195,6 +374,12 @@ export class ScimConnector implements IdentityConnector {
    * ignores `startIndex` (a page of nothing but already-seen ids) rather than looping forever.
    */
   async *listAccounts(): AsyncIterable<Account> {
+    for await (const user of this.listUsers()) yield userToAccount(user);
+  }
+
+  // -------------------------------------------------------------------------------------------------
+
+  private async *listUsers(): AsyncIterable<ScimUser> {
     const seen = new Set<string>();
     let startIndex = 1;
     for (;;) {
@@ -207,7 +392,7 @@ export class ScimConnector implements IdentityConnector {
         if (seen.has(user.id)) continue;
         seen.add(user.id);
         fresh += 1;
-        yield userToAccount(user);
+        yield user;
       }
       if (fresh === 0) {
         throw new ConnectorError(
@@ -223,8 +408,6 @@ export class ScimConnector implements IdentityConnector {
     }
   }
 
-  // -------------------------------------------------------------------------------------------------
-
   private send(request: ScimRequest): Promise<ScimResponse> {
     return scimRequest(this.transport, request);
   }
@@ -233,11 +416,37 @@ export class ScimConnector implements IdentityConnector {
     return `/Users/${encodeURIComponent(id)}`;
   }
 
+  /** The user, or `undefined` when the server answers 404. */
+  private async getUser(id: string): Promise<ScimUser | undefined> {
+    try {
+      return this.parseUser(await this.readUser(id), 'GET /Users/{id}');
+    } catch (err) {
+      if (err instanceof ConnectorError && err.type === 'not_found') return undefined;
+      throw err;
+    }
+  }
+
+  private async readUser(id: string): Promise<unknown> {
+    return (await this.send({ method: 'GET', path: this.userPath(id) })).body;
+  }
+
+  /** Accounts whose `externalId` is `hrId`: by filter, or (dialects without that filter) by listing. */
+  private async byExternalId(hrId: string, userName: string | undefined): Promise<ScimUser[]> {
+    if (this.traits.externalIdFilter) return this.search('externalId', hrId);
+    if (userName !== undefined) {
+      // Okta-built servers filter on userName only; the userName lookup below checks the externalId.
+      return [];
+    }
+    const out: ScimUser[] = [];
+    for await (const user of this.listUsers()) if (user.externalId === hrId) out.push(user);
+    return out;
+  }
+
   private async lookup(
     hrId: string,
     userName: string | undefined,
   ): Promise<{ kind: 'found'; user: ScimUser } | { kind: 'clash'; user: ScimUser } | { kind: 'none' }> {
-    const byHr = await this.search('externalId', hrId);
+    const byHr = await this.byExternalId(hrId, userName);
     if (byHr.length > 1) {
       throw new ConnectorError(
         'conflict',
@@ -353,8 +562,72 @@ export class ScimConnector implements IdentityConnector {
     });
     if (response.status !== 204 && response.body !== undefined)
       return this.parseUser(response.body, 'PATCH /Users/{id}');
+    return this.parseUser(await this.readUser(id), 'GET /Users/{id}');
+  }
+
+  /** A group by display name (exact, one match) or, failing that, by id. */
+  private async resolveGroup(ref: string): Promise<ScimGroup> {
+    const response = await this.send({
+      method: 'GET',
+      path: '/Groups',
+      query: { filter: scimEqFilter('displayName', ref) },
+    });
+    const named = (this.parseList(response.body, 'GET /Groups').Resources ?? [])
+      .map((r) => this.parseGroup(r, 'GET /Groups'))
+      .filter((g) => g.displayName === ref);
+    if (named.length > 1) {
+      throw new ConnectorError(
+        'conflict',
+        `${this.systemId}: ${named.length} groups are named ${JSON.stringify(ref)}`,
+        {
+          systemId: this.systemId,
+        },
+      );
+    }
+    if (named[0]) return named[0];
+    try {
+      const byId = await this.send({ method: 'GET', path: this.groupPath(ref) });
+      return this.parseGroup(byId.body, 'GET /Groups/{id}');
+    } catch (err) {
+      if (err instanceof ConnectorError && err.type === 'not_found') {
+        throw new ConnectorError(
+          'not_found',
+          `${this.systemId}: no group has id or displayName ${JSON.stringify(ref)}`,
+          {
+            ...err.details,
+            systemId: this.systemId,
+          },
+        );
+      }
+      throw err;
+    }
+  }
+
+  private groupPath(id: string): string {
+    return `/Groups/${encodeURIComponent(id)}`;
+  }
+
+  /** PATCH a group and return it as it now stands (re-reading when the server answers 204 or without members). */
+  private async patchGroup(id: string, ops: PatchOperation[]): Promise<ScimGroup> {
+    const path = this.groupPath(id);
+    const response = await this.send({
+      method: 'PATCH',
+      path,
+      body: { schemas: [SCIM_PATCH_OP_SCHEMA], Operations: ops },
+    });
+    if (response.status !== 204 && response.body !== undefined) {
+      const group = this.parseGroup(response.body, 'PATCH /Groups/{id}');
+      // RFC 7644 §3.5.2 lets a server leave `members` out of its answer: then read it back.
+      if (group.members !== undefined && group.members !== null) return group;
+    }
     const current = await this.send({ method: 'GET', path });
-    return this.parseUser(current.body, 'GET /Users/{id}');
+    return this.parseGroup(current.body, 'GET /Groups/{id}');
+  }
+
+  private parseGroup(body: unknown, what: string): ScimGroup {
+    const parsed = groupSchema.safeParse(body);
+    if (!parsed.success) throw this.malformed(what, 'a Group', parsed.error);
+    return parsed.data;
   }
 
   private parseUser(body: unknown, what: string): ScimUser {

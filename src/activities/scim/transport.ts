@@ -7,10 +7,14 @@
  * | 429                                        | `rate_limited`    |
  * | 400, 501, other 4xx, 3xx, unreadable 2xx   | `invalid_request` |
  * | 401, 403                                   | `unauthorized`    |
+ * | 403 carrying a rate-limit signal (below)   | `rate_limited`    |
  * | 404                                        | `not_found`       |
  * | 409                                        | `conflict`        |
  *
- * `Retry-After` (delta-seconds or HTTP-date) becomes `details.retryAfterMs` on any error response.
+ * `Retry-After` (delta-seconds or HTTP-date) becomes `details.retryAfterMs` on any error response; failing
+ * that, `X-RateLimit-Reset` (epoch seconds, GitHub's primary rate limit) on a 403/429. GitHub answers its rate
+ * limits with 403 as well as 429: a 403 with `Retry-After` or `X-RateLimit-Remaining: 0` is `rate_limited`.
+ * The full mapping, and why, is in docs/connectors.md.
  * Messages carry the system id, method, path (never the query), status, SCIM `scimType` and `detail`;
  * never the bearer token or a request body.
  */
@@ -64,8 +68,23 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-function classify(status: number): ConnectorErrorType {
+/** Headers the classification reads, lower-cased. */
+interface ErrorHeaders {
+  retryAfter?: string;
+  rateLimitRemaining?: string;
+  rateLimitReset?: string;
+}
+
+/** Epoch-seconds `X-RateLimit-Reset` as milliseconds from `now`; `undefined` when absent or unreadable. */
+export function parseRateLimitReset(value: string | undefined, now: number = Date.now()): number | undefined {
+  if (value === undefined || !/^\d{1,12}$/.test(value.trim())) return undefined;
+  return Math.max(0, Number(value.trim()) * 1000 - now);
+}
+
+function classify(status: number, headers: ErrorHeaders = {}): ConnectorErrorType {
   if (status === 429) return 'rate_limited';
+  if (status === 403 && (headers.retryAfter !== undefined || headers.rateLimitRemaining?.trim() === '0'))
+    return 'rate_limited';
   if (status === 401 || status === 403) return 'unauthorized';
   if (status === 404) return 'not_found';
   if (status === 409) return 'conflict';
@@ -107,7 +126,7 @@ export async function scimRequest(config: ScimTransportConfig, request: ScimRequ
 
   let status: number;
   let text: string;
-  let retryAfter: string | undefined;
+  const errorHeaders: ErrorHeaders = {};
   try {
     const response = await axios.request<string>({
       method: request.method,
@@ -123,8 +142,16 @@ export async function scimRequest(config: ScimTransportConfig, request: ScimRequ
     });
     status = response.status;
     text = typeof response.data === 'string' ? response.data : '';
-    const header: unknown = response.headers['retry-after'];
-    retryAfter = typeof header === 'string' ? header : undefined;
+    const header = (name: string): string | undefined => {
+      const value: unknown = response.headers[name];
+      return typeof value === 'string' ? value : undefined;
+    };
+    const retryAfter = header('retry-after');
+    const rateLimitRemaining = header('x-ratelimit-remaining');
+    const rateLimitReset = header('x-ratelimit-reset');
+    if (retryAfter !== undefined) errorHeaders.retryAfter = retryAfter;
+    if (rateLimitRemaining !== undefined) errorHeaders.rateLimitRemaining = rateLimitRemaining;
+    if (rateLimitReset !== undefined) errorHeaders.rateLimitReset = rateLimitReset;
   } catch (err: unknown) {
     // Only the error's code and message: an AxiosError also carries the request config (and so the token).
     const code = axios.isAxiosError(err) ? err.code : undefined;
@@ -147,9 +174,11 @@ export async function scimRequest(config: ScimTransportConfig, request: ScimRequ
     return { status, body: parsed.value };
   }
 
-  const type = classify(status);
+  const type = classify(status, errorHeaders);
   const { scimType, detail } = parsed.ok ? scimErrorParts(parsed.value) : {};
-  const retryAfterMs = parseRetryAfter(retryAfter);
+  const retryAfterMs =
+    parseRetryAfter(errorHeaders.retryAfter) ??
+    (type === 'rate_limited' ? parseRateLimitReset(errorHeaders.rateLimitReset) : undefined);
   const details: ConnectorError['details'] = { systemId, status };
   if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
   if (scimType !== undefined) details.scimType = scimType;

@@ -1,5 +1,6 @@
 import {
   ApplicationFailure,
+  CancellationScope,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -12,9 +13,10 @@ import {
 import type { TenureActivities } from '../../activities';
 import type { HrEvent } from '../../domain/employee';
 import { eventWorkflowId } from '../../domain/ids';
+import type { Plan } from '../../domain/plan';
 import { summarizePlan } from '../../domain/plan';
 import { DEPARTMENT, EFFECTIVE_AT, EMPLOYEE_ID, EVENT_KIND, STAGE } from '../search-attributes';
-import { onboardingWorkflow } from '../onboarding/onboarding';
+import { offboardingWorkflow, onboardingWorkflow } from '../onboarding/onboarding';
 import type { OnboardingInput } from '../onboarding/messages';
 import type {
   DeliverEventResult,
@@ -28,14 +30,29 @@ import { deliverEventUpdate, employeeStatusQuery } from './messages';
 /** Events remembered for duplicate detection and status. */
 export const MAX_EVENT_LOG = 200;
 
-const { planEvent } = proxyLocalActivities<TenureActivities>({
+const { planEvent, planExitEvent } = proxyLocalActivities<TenureActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 3 },
 });
 
 interface Queued {
   entry: EventLogEntry;
+  workflow: 'onboarding' | 'offboarding';
   input: OnboardingInput;
+}
+
+type Reject = (reason: string) => DeliverEventResult;
+
+function exitInput(event: HrEvent, planned: { plan: Plan; effectiveAt: string }): OnboardingInput {
+  return {
+    hrId: event.record.hrId,
+    kind: event.kind === 'cancel_hire' ? 'cancel_hire' : 'termination',
+    eventId: event.eventId,
+    record: event.record,
+    plan: planned.plan,
+    effectiveAt: planned.effectiveAt,
+    preProvisionAt: planned.effectiveAt,
+  };
 }
 
 /**
@@ -55,6 +72,8 @@ class Employee {
   private readonly state: EmployeeState;
   private readonly queue: Queued[] = [];
   private current?: string;
+  private currentEntry?: EventLogEntry;
+  private currentScope?: CancellationScope;
   private handledAny = false;
 
   constructor(private readonly input: EmployeeWorkflowInput) {
@@ -102,40 +121,108 @@ class Employee {
     if (last !== undefined && Date.parse(event.record.sourceUpdatedAt) < Date.parse(last)) {
       return reject(`stale: HR already sent a newer update of this person (sourceUpdatedAt ${last})`);
     }
-    if (event.kind !== 'hire') {
-      return reject(`Tenure does not handle "${event.kind}" events yet`);
+    switch (event.kind) {
+      case 'hire':
+        return this.hire(event, entry, reject);
+      case 'termination':
+      case 'cancel_hire':
+        return this.exit(event, entry, reject);
+      default:
+        return reject(`Tenure does not handle "${event.kind}" events yet`);
     }
+  }
+
+  private async hire(event: HrEvent, entry: EventLogEntry, reject: Reject): Promise<DeliverEventResult> {
     if (this.state.events.some((e) => e.kind === 'hire' && e.outcome === 'accepted')) {
       return reject('this person already has an accepted hire; send a change event to move it');
     }
-
     const planned = await planEvent({ event });
     if (!planned.ok) return reject(planned.reason);
-
-    const workflowId = eventWorkflowId(event.record.hrId, event.kind, event.eventId);
-    entry.outcome = 'accepted';
-    entry.state = 'queued';
-    entry.workflowId = workflowId;
-    this.state.record = event.record;
-    this.state.lastSourceUpdatedAt = event.record.sourceUpdatedAt;
+    this.accept(event, entry);
     this.queue.push({
       entry,
+      workflow: 'onboarding',
       input: {
         hrId: event.record.hrId,
+        kind: 'hire',
         eventId: event.eventId,
         record: event.record,
         plan: planned.plan,
         effectiveAt: planned.effectiveAt,
+        preProvisionAt: planned.preProvisionAt,
       },
     });
+    // A contractor's end date is known at hire: their exit is scheduled now.
+    if (event.record.employmentType === 'contractor' && event.record.exitDate) {
+      const exitEvent: HrEvent = { ...event, eventId: `${event.eventId}.exit`, kind: 'termination' };
+      const exit = await planExitEvent({ event: exitEvent });
+      if (exit.ok) {
+        const exitEntry: EventLogEntry = {
+          eventId: exitEvent.eventId,
+          kind: 'termination',
+          outcome: 'accepted',
+          receivedAt: event.receivedAt,
+          state: 'queued',
+          derived: true,
+          workflowId: eventWorkflowId(event.record.hrId, 'termination', exitEvent.eventId),
+        };
+        this.remember(exitEntry);
+        this.queue.push({ entry: exitEntry, workflow: 'offboarding', input: exitInput(exitEvent, exit) });
+      }
+    }
     return {
       outcome: 'accepted',
       eventId: event.eventId,
-      workflowId,
+      workflowId: entry.workflowId,
+      plan: summarizePlan(planned.plan),
+      effectiveAt: planned.effectiveAt,
+      preProvisionAt: planned.preProvisionAt,
+      policyVersion: planned.plan.policyVersion,
+      playbooks: planned.plan.playbooks,
+    };
+  }
+
+  /**
+   * A termination or a cancelled hire supersedes whatever has not finished: a queued or waiting onboarding is
+   * cancelled (its partial work is undone by the exit, which finds accounts by HR key), queued exits are replaced.
+   */
+  private async exit(event: HrEvent, entry: EventLogEntry, reject: Reject): Promise<DeliverEventResult> {
+    const hire = this.state.events.find((e) => e.kind === 'hire' && e.outcome === 'accepted');
+    if (event.kind === 'cancel_hire') {
+      if (!hire) return reject('there is no accepted hire to cancel');
+      if (hire.state === 'done') return reject('the hire already took effect; send a termination instead');
+    }
+    const pendingExit = this.state.events.find(
+      (e) =>
+        e.kind !== 'hire' && e.outcome === 'accepted' && (e.state === 'running' || e.state === 'done') && !e.derived,
+    );
+    if (pendingExit) return reject(`an exit is already ${pendingExit.state} (${pendingExit.eventId})`);
+    const planned = await planExitEvent({ event });
+    if (!planned.ok) return reject(planned.reason);
+
+    for (const q of this.queue.splice(0)) q.entry.state = 'superseded';
+    if (this.currentEntry && this.currentEntry.state === 'running') {
+      this.currentEntry.state = 'superseded';
+      this.currentScope?.cancel();
+    }
+    this.accept(event, entry);
+    this.queue.push({ entry, workflow: 'offboarding', input: exitInput(event, planned) });
+    return {
+      outcome: 'accepted',
+      eventId: event.eventId,
+      workflowId: entry.workflowId,
       plan: summarizePlan(planned.plan),
       effectiveAt: planned.effectiveAt,
       policyVersion: planned.plan.policyVersion,
     };
+  }
+
+  private accept(event: HrEvent, entry: EventLogEntry): void {
+    entry.outcome = 'accepted';
+    entry.state = 'queued';
+    entry.workflowId = eventWorkflowId(event.record.hrId, event.kind, event.eventId);
+    this.state.record = event.record;
+    this.state.lastSourceUpdatedAt = event.record.sourceUpdatedAt;
   }
 
   async run(): Promise<void> {
@@ -163,28 +250,38 @@ class Employee {
     return this.state.events.some((e) => e.outcome === 'accepted');
   }
 
-  private async runChild({ entry, input }: Queued): Promise<void> {
+  private async runChild({ entry, input, workflow }: Queued): Promise<void> {
     const workflowId = entry.workflowId ?? eventWorkflowId(input.hrId, entry.kind, entry.eventId);
     this.current = workflowId;
+    this.currentEntry = entry;
     entry.state = 'running';
+    const scope = new CancellationScope();
+    this.currentScope = scope;
     try {
-      await executeChild(onboardingWorkflow, {
-        workflowId,
-        args: [input],
-        typedSearchAttributes: [
-          { key: EMPLOYEE_ID, value: input.hrId },
-          { key: EVENT_KIND, value: entry.kind },
-          { key: STAGE, value: 'waiting' },
-          { key: EFFECTIVE_AT, value: new Date(input.effectiveAt) },
-          { key: DEPARTMENT, value: input.record.department },
-        ],
-      });
+      await scope.run(() =>
+        executeChild(workflow === 'onboarding' ? onboardingWorkflow : offboardingWorkflow, {
+          workflowId,
+          args: [input],
+          typedSearchAttributes: [
+            { key: EMPLOYEE_ID, value: input.hrId },
+            { key: EVENT_KIND, value: entry.kind },
+            {
+              key: STAGE,
+              value: input.plan.steps.some((s) => s.phase === 'pre_provision') ? 'waiting_pre_provision' : 'waiting',
+            },
+            { key: EFFECTIVE_AT, value: new Date(input.effectiveAt) },
+            { key: DEPARTMENT, value: input.record.department },
+          ],
+        }),
+      );
       entry.state = 'done';
     } catch (err) {
-      entry.state = 'failed';
-      log.error('child workflow failed', { workflowId, error: String(err) });
+      if ((entry.state as EventLogEntry['state']) !== 'superseded') entry.state = 'failed';
+      log.warn('child workflow ended without completing', { workflowId, state: entry.state, error: String(err) });
     } finally {
       this.current = undefined;
+      this.currentEntry = undefined;
+      this.currentScope = undefined;
     }
   }
 

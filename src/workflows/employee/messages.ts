@@ -20,7 +20,9 @@ export interface DeliverEventResult {
   /** One line per planned step. */
   plan?: string[];
   effectiveAt?: string;
+  preProvisionAt?: string;
   policyVersion?: string;
+  playbooks?: string[];
 }
 
 export interface EventLogEntry {
@@ -30,7 +32,10 @@ export interface EventLogEntry {
   reason?: string;
   workflowId?: string;
   receivedAt: string;
-  state: 'queued' | 'running' | 'done' | 'failed' | 'rejected';
+  /** `superseded`: a later event (an exit, a cancelled hire) replaced it before it finished. */
+  state: 'queued' | 'running' | 'done' | 'failed' | 'rejected' | 'superseded';
+  /** Derived by Tenure (a contractor's end date), not sent by HR. */
+  derived?: boolean;
 }
 
 export interface EmployeeState {

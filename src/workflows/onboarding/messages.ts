@@ -1,53 +1,78 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { EmployeeRecord } from '../../domain/employee';
-import type { Plan } from '../../domain/plan';
+import type { Phase, Plan, StepAction } from '../../domain/plan';
 
 export interface OnboardingInput {
   hrId: string;
+  /** The HR event kind this run carries out. @default "hire" */
+  kind?: 'hire' | 'termination' | 'cancel_hire';
   eventId: string;
   record: EmployeeRecord;
   plan: Plan;
+  /** ISO instant accounts are created, disabled (hire date − pre-provision days, at the activation time). */
+  preProvisionAt?: string;
   /** ISO instant at which access turns on (hire date + activation time in the person's zone). */
   effectiveAt: string;
 }
 
-export type StepState = 'pending' | 'running' | 'succeeded' | 'failed' | 'blocked';
+/** `exception`: a permanent failure waiting for an operator to fix the cause and retry the step. */
+export type StepState = 'pending' | 'running' | 'succeeded' | 'exception' | 'blocked';
 
 export interface StepStatus {
   id: string;
-  systemId: string;
-  action: string;
+  action: StepAction;
+  phase: Phase;
+  systemId?: string;
   state: StepState;
   dependsOn: string[];
+  groups?: string[];
   startedAt?: string;
   finishedAt?: string;
-  /** What the system answered: created, adopted or updated. */
+  /** Attempts started by the workflow (operator retries included; activity retries are not counted). */
+  runs: number;
+  /** What the system answered: created, adopted, activated, … */
   outcome?: string;
   /** The system's id for the account. */
   accountId?: string;
   error?: string;
 }
 
-export type OnboardingStage = 'waiting' | 'provisioning' | 'completed' | 'completed_with_errors';
+/** Onboarding runs through all of these; an exit (offboarding) waits, then `revoking`. */
+export type OnboardingStage =
+  'waiting_pre_provision' | 'pre_provisioning' | 'waiting' | 'activating' | 'revoking' | 'completed';
 
 export interface OnboardingStatus {
   hrId: string;
   eventId: string;
   stage: OnboardingStage;
+  preProvisionAt: string;
   effectiveAt: string;
   /** The instant had already passed when the run reached it. */
   late: boolean;
   policyVersion: string;
+  playbooks: string[];
+  /** The work email the accounts use (from HR, or allocated by the naming convention). */
+  workEmailAllocated?: boolean;
   startedAt: string;
-  provisioningStartedAt?: string;
   finishedAt?: string;
+  /** Steps waiting for an operator: fix the cause, then `tenure retry <hrId> <stepId>`. */
+  exceptions: string[];
   steps: StepStatus[];
 }
 
 export interface RescheduleInput {
   effectiveAt: string;
+  preProvisionAt?: string;
+}
+
+export interface RetryStepInput {
+  stepId: string;
 }
 
 export const onboardingStatusQuery = defineQuery<OnboardingStatus>('status');
-/** Moves the instant a waiting onboarding starts provisioning (a moved hire date). */
+/** Moves the instants a waiting onboarding runs at (a moved hire date). */
 export const rescheduleUpdate = defineUpdate<OnboardingStatus, [RescheduleInput]>('reschedule');
+/** Runs a step in `exception` again, after an operator fixed its cause. */
+export const retryStepUpdate = defineUpdate<OnboardingStatus, [RetryStepInput]>('retryStep');
+/** Re-plans a run that has not started any step with the policy the worker runs now. */
+export const adoptCurrentPolicyUpdate = defineUpdate<OnboardingStatus, []>('adoptCurrentPolicy');

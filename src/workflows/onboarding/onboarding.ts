@@ -4,146 +4,303 @@ import {
   condition,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { TenureActivities } from '../../activities';
-import { STAGE } from '../search-attributes';
-import type { OnboardingInput, OnboardingStage, OnboardingStatus, RescheduleInput, StepStatus } from './messages';
-import { onboardingStatusQuery, rescheduleUpdate } from './messages';
-import type { PlanStep } from '../../domain/plan';
+import type { StepInput, StepResult, TenureActivities } from '../../activities';
+import type { PlanStep, StepAction } from '../../domain/plan';
+import { STAGE, WAITING_ON } from '../search-attributes';
+import type {
+  OnboardingInput,
+  OnboardingStage,
+  OnboardingStatus,
+  RescheduleInput,
+  RetryStepInput,
+  StepStatus,
+} from './messages';
+import { adoptCurrentPolicyUpdate, onboardingStatusQuery, rescheduleUpdate, retryStepUpdate } from './messages';
 
-/** One attempt may take a minute; a system that stays down for a day makes the step fail visibly. */
-const { ensureAccount } = proxyActivities<TenureActivities>({
+/** One attempt may take a minute; a system that stays down for a day turns the step into an exception. */
+const acts = proxyActivities<TenureActivities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '1 day',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
+const { planEvent } = proxyLocalActivities<TenureActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 3 },
+});
+
+const STEP_ACTIVITIES: Record<StepAction, (input: StepInput) => Promise<StepResult>> = {
+  allocate_work_email: acts.allocateWorkEmail,
+  create_account: acts.createAccount,
+  assign_groups: acts.assignGroups,
+  write_back_email: acts.writeBackEmail,
+  activate_account: acts.activateAccount,
+  notify_manager: acts.notifyManager,
+  disable_account: acts.disableAccount,
+  delete_account: acts.deleteAccount,
+  verify_exit: acts.verifyExit,
+};
+
 /**
- * A hire: wait until the hire instant, then ensure an account in every planned system,
- * identity provider first, each step after its dependencies, independent steps in parallel.
+ * A hire: create the accounts disabled at the pre-provisioning instant (identity provider first, each app after
+ * its dependencies, independent steps in parallel), then enable them at the hire instant and tell the manager.
+ * A permanent failure becomes an exception that waits for an operator's retry and blocks only its dependents.
  */
 export async function onboardingWorkflow(input: OnboardingInput): Promise<OnboardingStatus> {
+  return runLifecycle(input);
+}
+
+/**
+ * A leaver, or an undone hire: at the exit instant (at once when involuntary), disable the identity provider
+ * first, then every system in parallel, read each back, and verify nothing is left active. Same machinery as
+ * onboarding: status query, exceptions an operator retries, updatable timer for a moved exit date.
+ */
+export async function offboardingWorkflow(input: OnboardingInput): Promise<OnboardingStatus> {
+  return runLifecycle(input);
+}
+
+async function runLifecycle(input: OnboardingInput): Promise<OnboardingStatus> {
   const run = new Onboarding(input);
   setHandler(onboardingStatusQuery, () => run.status);
-  setHandler(rescheduleUpdate, (r: RescheduleInput) => run.reschedule(r.effectiveAt), {
-    validator: (r: RescheduleInput) => run.validateReschedule(r.effectiveAt),
+  setHandler(rescheduleUpdate, (r: RescheduleInput) => run.reschedule(r), {
+    validator: (r: RescheduleInput) => run.validateReschedule(r),
   });
-  await run.waitForInstant();
-  await run.provision();
+  setHandler(retryStepUpdate, (r: RetryStepInput) => run.retry(r.stepId), {
+    validator: (r: RetryStepInput) => run.validateRetry(r.stepId),
+  });
+  setHandler(adoptCurrentPolicyUpdate, () => run.adoptCurrentPolicy(), {
+    validator: () => run.validateAdopt(),
+  });
+  await run.execute();
   return run.status;
 }
 
 class Onboarding {
   readonly status: OnboardingStatus;
+  private steps: PlanStep[];
   private rearmed = false;
+  private readonly retries = new Set<string>();
+  private workEmail?: string;
+  private readonly accountIds = new Map<string, string>();
+  private stepsStarted = false;
+  private activationReached = false;
+  private readonly onDone = new Map<string, () => void>();
 
   constructor(private readonly input: OnboardingInput) {
+    this.steps = input.plan.steps;
+    this.workEmail = input.record.workEmail;
     this.status = {
       hrId: input.hrId,
       eventId: input.eventId,
-      stage: 'waiting',
+      stage: input.plan.steps.some((x) => x.phase === 'pre_provision') ? 'waiting_pre_provision' : 'waiting',
+      preProvisionAt: input.preProvisionAt ?? input.effectiveAt,
       effectiveAt: input.effectiveAt,
       late: false,
       policyVersion: input.plan.policyVersion,
+      playbooks: input.plan.playbooks,
       startedAt: new Date().toISOString(),
-      steps: input.plan.steps.map((s) => ({
-        id: s.id,
-        systemId: s.systemId,
-        action: s.action,
-        dependsOn: s.dependsOn,
-        state: 'pending',
-      })),
+      exceptions: [],
+      steps: this.steps.map(toStatus),
     };
   }
 
-  validateReschedule(effectiveAt: string): void {
-    if (this.status.stage !== 'waiting') {
-      throw ApplicationFailure.nonRetryable(
-        `onboarding is ${this.status.stage}; only a waiting run can be rescheduled`,
-      );
-    }
-    if (Number.isNaN(Date.parse(effectiveAt)))
-      throw ApplicationFailure.nonRetryable('effectiveAt is not an ISO instant');
+  async execute(): Promise<void> {
+    await this.waitUntil('preProvisionAt');
+    this.stepsStarted = true;
+    if (this.steps.some((x) => x.phase === 'pre_provision')) this.setStage('pre_provisioning');
+    const dag = this.runSteps();
+    // A cancelled run (superseded by an exit) rejects both waits; the DAG's rejection is handled, not unhandled.
+    dag.catch(() => undefined);
+    await this.waitUntil('effectiveAt');
+    this.activationReached = true;
+    await dag;
+    this.status.finishedAt = new Date().toISOString();
+    this.setStage('completed');
   }
 
-  reschedule(effectiveAt: string): OnboardingStatus {
-    this.status.effectiveAt = effectiveAt;
+  /** Every step starts when its dependencies succeeded; activation steps also wait for the hire instant. */
+  private async runSteps(): Promise<void> {
+    const done = new Map<string, Promise<void>>();
+    const pre = this.steps.filter((s) => s.phase === 'pre_provision');
+    const preDone = Promise.all(pre.map((s) => new Promise<void>((resolve) => this.onDone.set(s.id, resolve))));
+    void preDone.then(() => {
+      if (!this.activationReached) this.setStage('waiting');
+    });
+    for (const step of this.steps) {
+      const deps = step.dependsOn.map((d) => done.get(d) ?? Promise.resolve());
+      done.set(
+        step.id,
+        Promise.all(deps).then(async () => {
+          if (step.phase === 'activation') {
+            await condition(() => this.activationReached);
+            const stage = this.input.kind === undefined || this.input.kind === 'hire' ? 'activating' : 'revoking';
+            if (this.status.stage !== stage) this.setStage(stage);
+          }
+          await this.runStep(step);
+          this.onDone.get(step.id)?.();
+        }),
+      );
+    }
+    await Promise.all(done.values());
+  }
+
+  // ── timers ────────────────────────────────────────────────────────────────────────────────────────────
+  /** An updatable timer: a moved instant re-arms it; an instant already past runs at once (late if before start). */
+  private async waitUntil(field: 'preProvisionAt' | 'effectiveAt'): Promise<void> {
+    for (;;) {
+      const remaining = Date.parse(this.status[field]) - Date.now();
+      if (remaining <= 0) break;
+      this.rearmed = false;
+      await condition(() => this.rearmed, remaining);
+    }
+    if (field === 'effectiveAt' && Date.parse(this.status.effectiveAt) < Date.parse(this.status.startedAt)) {
+      this.status.late = true;
+      log.info('hire instant had already passed when the run started; activating now', { eventId: this.input.eventId });
+    }
+  }
+
+  validateReschedule(r: RescheduleInput): void {
+    if (this.stepsStarted && r.preProvisionAt !== undefined) {
+      throw ApplicationFailure.nonRetryable('pre-provisioning has started; only the activation instant can move');
+    }
+    if (this.activationReached) {
+      throw ApplicationFailure.nonRetryable(`onboarding is ${this.status.stage}; it can no longer be rescheduled`);
+    }
+    for (const v of [r.effectiveAt, r.preProvisionAt]) {
+      if (v !== undefined && Number.isNaN(Date.parse(v))) {
+        throw ApplicationFailure.nonRetryable(`"${v}" is not an ISO instant`);
+      }
+    }
+  }
+
+  reschedule(r: RescheduleInput): OnboardingStatus {
+    this.status.effectiveAt = r.effectiveAt;
+    if (r.preProvisionAt !== undefined) this.status.preProvisionAt = r.preProvisionAt;
     this.rearmed = true;
     return this.status;
   }
 
-  /** An updatable timer: a moved instant re-arms it; an instant already past runs at once, flagged late. */
-  async waitForInstant(): Promise<void> {
-    if (Date.parse(this.status.effectiveAt) <= Date.now()) {
-      this.status.late = true;
-      log.info('hire instant already passed; provisioning now', { eventId: this.input.eventId });
-      return;
-    }
-    for (;;) {
-      const remaining = Date.parse(this.status.effectiveAt) - Date.now();
-      if (remaining <= 0) return;
-      this.rearmed = false;
-      await condition(() => this.rearmed, remaining);
+  // ── operator actions ──────────────────────────────────────────────────────────────────────────────────
+  validateRetry(stepId: string): void {
+    const s = this.status.steps.find((x) => x.id === stepId);
+    if (!s) throw ApplicationFailure.nonRetryable(`no step "${stepId}" in this run`, 'UnknownStep');
+    if (s.state !== 'exception') {
+      throw ApplicationFailure.nonRetryable(`step "${stepId}" is ${s.state}, not in exception`, 'NotInException');
     }
   }
 
-  async provision(): Promise<void> {
-    this.setStage('provisioning');
-    this.status.provisioningStartedAt = new Date().toISOString();
-    const done = new Map<string, Promise<boolean>>();
-    for (const step of this.input.plan.steps) {
-      const deps = step.dependsOn.map((d) => done.get(d) ?? Promise.resolve(false));
-      done.set(
-        step.id,
-        Promise.all(deps).then((ok) => (ok.every(Boolean) ? this.runStep(step) : this.block(step))),
-      );
-    }
-    const results = await Promise.all(done.values());
-    this.status.finishedAt = new Date().toISOString();
-    this.setStage(results.every(Boolean) ? 'completed' : 'completed_with_errors');
+  retry(stepId: string): OnboardingStatus {
+    this.retries.add(stepId);
+    return this.status;
   }
 
+  validateAdopt(): void {
+    if (this.stepsStarted) {
+      throw ApplicationFailure.nonRetryable('steps have started; a running plan keeps the policy it started with');
+    }
+  }
+
+  async adoptCurrentPolicy(): Promise<OnboardingStatus> {
+    const planned = await planEvent({
+      event: {
+        eventId: this.input.eventId,
+        kind: 'hire',
+        source: 'operator',
+        record: this.input.record,
+        receivedAt: new Date().toISOString(),
+      },
+    });
+    if (!planned.ok) throw ApplicationFailure.nonRetryable(`the current policy refuses this hire: ${planned.reason}`);
+    if (this.stepsStarted) throw ApplicationFailure.nonRetryable('steps started while re-planning; nothing changed');
+    this.steps = planned.plan.steps;
+    this.status.steps = this.steps.map(toStatus);
+    this.status.policyVersion = planned.plan.policyVersion;
+    this.status.playbooks = planned.plan.playbooks;
+    return this.status;
+  }
+
+  // ── steps ─────────────────────────────────────────────────────────────────────────────────────────────
   private step(id: string): StepStatus {
     const s = this.status.steps.find((x) => x.id === id);
     if (!s) throw ApplicationFailure.nonRetryable(`unknown step ${id}`);
     return s;
   }
 
-  private async runStep(step: PlanStep): Promise<boolean> {
+  private async runStep(step: PlanStep): Promise<void> {
     const s = this.step(step.id);
-    s.state = 'running';
-    s.startedAt = new Date().toISOString();
-    try {
-      const r = await ensureAccount({
-        stepId: step.id,
-        systemId: step.systemId,
-        record: this.input.record,
-      });
-      s.state = 'succeeded';
-      s.outcome = r.outcome;
-      s.accountId = r.accountId;
-      return true;
-    } catch (err) {
-      s.state = 'failed';
-      s.error = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
-      log.warn('step failed', { stepId: step.id, error: s.error });
-      return false;
-    } finally {
-      s.finishedAt = new Date().toISOString();
+    for (;;) {
+      s.state = 'running';
+      s.runs += 1;
+      s.startedAt = new Date().toISOString();
+      s.error = undefined;
+      try {
+        const r = await STEP_ACTIVITIES[step.action]({
+          stepId: step.id,
+          systemId: step.systemId,
+          record: this.input.record,
+          workEmail: this.workEmail,
+          groups: step.groups,
+          licence: step.licence,
+          accountId: step.systemId ? this.accountIds.get(step.systemId) : undefined,
+          policyVersion: this.status.policyVersion,
+        });
+        if (r.workEmail) {
+          this.workEmail = r.workEmail;
+          this.status.workEmailAllocated = step.action === 'allocate_work_email';
+        }
+        if (r.accountId && step.systemId) this.accountIds.set(step.systemId, r.accountId);
+        s.state = 'succeeded';
+        s.outcome = r.outcome;
+        s.accountId = r.accountId ?? s.accountId;
+        s.finishedAt = new Date().toISOString();
+        return;
+      } catch (err) {
+        s.state = 'exception';
+        s.finishedAt = new Date().toISOString();
+        s.error = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+        log.warn('step is an exception; waiting for an operator retry', { stepId: step.id });
+        this.openException(step.id);
+        await condition(() => this.retries.has(step.id));
+        this.retries.delete(step.id);
+        this.closeException(step.id);
+      }
     }
   }
 
-  private block(step: PlanStep): boolean {
-    const s = this.step(step.id);
-    s.state = 'blocked';
-    s.error = `not started: a step it depends on (${step.dependsOn.join(', ')}) did not succeed`;
-    return false;
+  private openException(stepId: string): void {
+    this.status.exceptions = [...new Set([...this.status.exceptions, stepId])];
+    this.publishWaitingOn();
+  }
+
+  private closeException(stepId: string): void {
+    this.status.exceptions = this.status.exceptions.filter((x) => x !== stepId);
+    this.publishWaitingOn();
+  }
+
+  private publishWaitingOn(): void {
+    const value = this.status.exceptions.length ? `operator:${this.status.exceptions.join(',')}` : null;
+    upsertSearchAttributes([{ key: WAITING_ON, value }]);
   }
 
   private setStage(stage: OnboardingStage): void {
     this.status.stage = stage;
     upsertSearchAttributes([{ key: STAGE, value: stage }]);
   }
+}
+
+function toStatus(s: PlanStep): StepStatus {
+  return {
+    id: s.id,
+    action: s.action,
+    phase: s.phase,
+    ...(s.systemId ? { systemId: s.systemId } : {}),
+    ...(s.groups ? { groups: s.groups } : {}),
+    dependsOn: s.dependsOn,
+    state: 'pending',
+    runs: 0,
+  };
 }

@@ -1,0 +1,128 @@
+/**
+ * The one place the BambooHR connector talks HTTP. Every failure leaves here as a `ConnectorError`
+ * (the mapping is the SCIM transport's, documented in docs/connectors.md and docs/bamboohr.md):
+ *
+ * | what happened                              | type              |
+ * |--------------------------------------------|-------------------|
+ * | network error, timeout, 408, 5xx (not 501) | `transient`       |
+ * | 429, or 503 with `Retry-After` (throttled) | `rate_limited`    |
+ * | 400, 501, other 4xx, 3xx, unreadable 2xx   | `invalid_request` |
+ * | 401, 403                                   | `unauthorized`    |
+ * | 404                                        | `not_found`       |
+ * | 409                                        | `conflict`        |
+ *
+ * BambooHR puts its error detail in the `X-BambooHR-Error-Message` header; messages carry it, the system
+ * id, method and path (never the query), but never the API key or a request body.
+ */
+import axios from 'axios';
+import { ConnectorError, type ConnectorErrorType } from '../../identity';
+import { parseRetryAfter } from '../../scim/transport';
+
+export interface BambooTransportConfig {
+  /** Tenure's id for the system, used in error messages. @default "bamboohr" */
+  systemId?: string;
+  /** e.g. `https://api.bamboohr.com/api/gateway.php/<company>/v1` (a trailing slash is ignored). */
+  baseUrl: string;
+  /** The API key: sent as the Basic-auth user name, with `x` as the password, as BambooHR documents. */
+  apiKey: string;
+  /** Whole-request timeout in milliseconds. @default 10000 */
+  timeoutMs?: number;
+}
+
+export interface BambooRequest {
+  method: 'GET' | 'POST';
+  /** Path below the base URL, starting with `/`, e.g. `/employees/123/`. */
+  path: string;
+  query?: Record<string, string | undefined>;
+  /** JSON body. */
+  body?: unknown;
+}
+
+export interface BambooResponse {
+  status: number;
+  /** Parsed JSON, or `undefined` for an empty body. */
+  body: unknown;
+}
+
+export const BAMBOO_DEFAULT_TIMEOUT_MS = 10_000;
+const MAX_DETAIL_CHARS = 300;
+
+function classify(status: number, retryAfter: string | undefined): ConnectorErrorType {
+  if (status === 429 || (status === 503 && retryAfter !== undefined)) return 'rate_limited';
+  if (status === 401 || status === 403) return 'unauthorized';
+  if (status === 404) return 'not_found';
+  if (status === 409) return 'conflict';
+  if (status === 408 || (status >= 500 && status !== 501)) return 'transient';
+  return 'invalid_request';
+}
+
+/** Send one BambooHR API request. Resolves with 2xx responses only; everything else throws `ConnectorError`. */
+export async function bambooRequest(config: BambooTransportConfig, request: BambooRequest): Promise<BambooResponse> {
+  const systemId = config.systemId ?? 'bamboohr';
+  const what = `${systemId}: ${request.method} ${request.path}`;
+  const params: Record<string, string> = {};
+  for (const [key, value] of Object.entries(request.query ?? {})) if (value !== undefined) params[key] = value;
+  const headers: Record<string, string> = {
+    Accept: 'application/json',
+    Authorization: `Basic ${Buffer.from(`${config.apiKey}:x`).toString('base64')}`,
+  };
+  if (request.body !== undefined) headers['Content-Type'] = 'application/json';
+
+  let status: number;
+  let text: string;
+  let retryAfter: string | undefined;
+  let errorMessage: string | undefined;
+  try {
+    const response = await axios.request<string>({
+      method: request.method,
+      url: config.baseUrl.replace(/\/+$/, '') + request.path,
+      params,
+      headers,
+      data: request.body === undefined ? undefined : JSON.stringify(request.body),
+      timeout: config.timeoutMs ?? BAMBOO_DEFAULT_TIMEOUT_MS,
+      responseType: 'text',
+      transformResponse: [(data: unknown) => data],
+      validateStatus: () => true,
+      maxRedirects: 0,
+    });
+    status = response.status;
+    text = typeof response.data === 'string' ? response.data : '';
+    const header = (name: string): string | undefined => {
+      const value: unknown = response.headers[name];
+      return typeof value === 'string' ? value : undefined;
+    };
+    retryAfter = header('retry-after');
+    errorMessage = header('x-bamboohr-error-message');
+  } catch (err: unknown) {
+    // Only the error's code and message: an AxiosError also carries the request config (and so the key).
+    const code = axios.isAxiosError(err) ? err.code : undefined;
+    const message = err instanceof Error ? err.message : String(err);
+    const type: ConnectorErrorType =
+      code === 'ERR_INVALID_URL' || code === 'ERR_BAD_OPTION' || code === 'ERR_BAD_OPTION_VALUE'
+        ? 'invalid_request'
+        : 'transient';
+    throw new ConnectorError(type, `${what} failed: ${code ? `${code} ` : ''}${message}`, { systemId });
+  }
+
+  if (status >= 200 && status < 300) {
+    if (text.trim() === '') return { status, body: undefined };
+    try {
+      return { status, body: JSON.parse(text) as unknown };
+    } catch {
+      throw new ConnectorError('invalid_request', `${what} -> ${status}: response body is not JSON`, {
+        systemId,
+        status,
+      });
+    }
+  }
+
+  const type = classify(status, retryAfter);
+  const details: ConnectorError['details'] = { systemId, status };
+  const retryAfterMs = parseRetryAfter(retryAfter);
+  if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
+  const detail =
+    errorMessage && errorMessage.length > MAX_DETAIL_CHARS
+      ? `${errorMessage.slice(0, MAX_DETAIL_CHARS)}…`
+      : errorMessage;
+  throw new ConnectorError(type, `${what} -> ${status}${detail ? `: ${detail}` : ''}`, details);
+}
