@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { Policy } from '../domain/policy';
 import type { HrisConnector } from './hris-connector';
+import { createBambooHrisConnector } from './hris/bamboohr/client';
 import type { IdentityConnector } from './identity';
 import { ScimConnector } from './scim/client';
 import { createSlackClient } from './slack/notifier';
@@ -17,7 +18,17 @@ export function buildConnectors(policy: Policy, env: NodeJS.ProcessEnv = process
   for (const sys of policy.systems) {
     const c = sys.connector;
     const token = c.tokenEnv ? secret(env, c.tokenEnv, `system "${sys.id}" (its SCIM token)`) : undefined;
-    out.set(sys.id, new ScimConnector({ systemId: sys.id, baseUrl: c.baseUrl, token, timeoutMs: c.timeoutMs }));
+    out.set(
+      sys.id,
+      new ScimConnector({
+        systemId: sys.id,
+        baseUrl: c.baseUrl,
+        token,
+        timeoutMs: c.timeoutMs,
+        dialect: c.dialect,
+        ...(c.patchStyle ? { patchStyle: c.patchStyle } : {}),
+      }),
+    );
   }
   return out;
 }
@@ -32,14 +43,13 @@ export interface Integrations {
 export function buildIntegrations(
   policy: Policy,
   env: NodeJS.ProcessEnv = process.env,
-  hrisFactory?: (p: NonNullable<Policy['hris']>, apiKey: string) => HrisConnector,
+  hrisFactory: (p: NonNullable<Policy['hris']>, apiKey: string) => HrisConnector = createBambooHrisConnector,
 ): Integrations {
   const out: Integrations = { connectors: buildConnectors(policy, env) };
   if (policy.slack) {
     out.slack = createSlackClient({ token: secret(env, policy.slack.tokenEnv, 'slack'), apiUrl: policy.slack.apiUrl });
   }
   if (policy.hris) {
-    if (!hrisFactory) throw new Error(`hris: no connector for type "${policy.hris.type}" in this build`);
     out.hris = hrisFactory(policy.hris, secret(env, policy.hris.apiKeyEnv, 'hris'));
   }
   return out;

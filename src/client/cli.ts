@@ -8,6 +8,7 @@ import { readDevEnv } from '../dev/dev-env';
 import { employeeStatusQuery } from '../workflows/employee/messages';
 import { onboardingStatusQuery } from '../workflows/onboarding/messages';
 import { registerAuditCommands } from './cli-audit';
+import { registerImportCommands } from './cli-import';
 import { registerPlanCommands } from './cli-plan';
 import { adoptCurrentPolicy, retryStep } from './operations';
 import { TenureClient } from './tenure-client';
@@ -34,6 +35,7 @@ function print(value: unknown): void {
 const program = new Command('tenure').description('HR-driven access lifecycle on Temporal');
 registerPlanCommands(program);
 registerAuditCommands(program);
+registerImportCommands(program);
 
 program
   .command('send')

@@ -2,6 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadEnv } from '../config/env';
 import { createLogger } from '../logger';
+import { bambooWebhookConfigFromEnv } from './bamboohr-webhook';
 import { startIntakeServer } from './intake';
 import { openAuditStore } from '../activities/audit';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
     webhookSecret: env.TENURE_WEBHOOK_SECRET,
     logger: log,
     audit,
+    bamboo: bambooWebhookConfigFromEnv(),
     port: env.TENURE_INTAKE_PORT,
     host: env.TENURE_INTAKE_HOST,
   });

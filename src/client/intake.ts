@@ -8,6 +8,8 @@ import { webhookEventSchema } from '../domain/employee';
 import type { AuditStore, EvidenceInput } from '../activities/audit/types';
 import type { Logger } from '../logger';
 import { randomUUID } from 'node:crypto';
+import type { BambooEnvConfig } from './bamboohr-webhook';
+import { createBambooWebhookRouter } from './bamboohr-webhook';
 import { deliverHrEvent } from './deliver';
 import { TENURE_SIGNATURE_HEADER, TENURE_TIMESTAMP_HEADER, verifyTenureWebhook } from './signature';
 
@@ -19,6 +21,8 @@ export interface IntakeOptions {
   logger: Logger;
   /** Every delivery and every refusal is recorded here. */
   audit: AuditStore;
+  /** BambooHR webhooks (POST /webhooks/bamboohr), when configured (see `bambooWebhookConfigFromEnv`). */
+  bamboo?: BambooEnvConfig;
   /** @default Date.now */
   now?: () => number;
   /** Largest accepted body. @default "256kb" */
@@ -140,6 +144,10 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
       }
     },
   );
+
+  if (opts.bamboo) {
+    app.use(createBambooWebhookRouter({ client: opts.client, taskQueue: opts.taskQueue, logger: log, ...opts.bamboo }));
+  }
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found', message: 'no such endpoint' });

@@ -11,6 +11,7 @@ import { openAuditStore, startEmbeddedAuditServer } from '../activities/audit';
 import { buildConnectors } from '../activities/connectors';
 import { loadEnv } from '../config/env';
 import { loadPolicyFile } from '../config/policy-file';
+import { bambooWebhookConfigFromEnv } from '../client/bamboohr-webhook';
 import { startIntakeServer } from '../client/intake';
 import { createLogger } from '../logger';
 import { createTenureWorker } from '../workers/worker';
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
       webhookSecret: env.TENURE_WEBHOOK_SECRET,
       logger: log,
       audit,
+      bamboo: bambooWebhookConfigFromEnv(),
       port: env.TENURE_INTAKE_PORT,
       host: env.TENURE_INTAKE_HOST,
     });

@@ -14,6 +14,10 @@ export const scimConnectorSchema = z
     tokenEnv: envVarName.optional(),
     /** @default 10000 */
     timeoutMs: z.number().int().positive().max(120_000).default(10_000),
+    /** The vendor's SCIM dialect (docs/connectors.md). @default "generic" */
+    dialect: z.enum(['generic', 'okta', 'entra', 'github', 'slack']).default('generic'),
+    /** PATCH form for deactivation; the dialect's default when omitted. */
+    patchStyle: z.enum(['value', 'path']).optional(),
   })
   .strict();
 

@@ -6,7 +6,8 @@ import { createActivities } from '../../src/activities';
 import type { AuditStore } from '../../src/activities/audit';
 import { openAuditStore } from '../../src/activities/audit';
 import { buildIntegrations } from '../../src/activities/connectors';
-import type { HrisConnector } from '../../src/activities/hris-connector';
+import type { BambooStandin } from '../../src/dev/bamboohr-standin';
+import { startBambooStandin } from '../../src/dev/bamboohr-standin';
 import type { SlackStandIn } from '../../src/dev/slack-standin';
 import { startSlackStandIn } from '../../src/dev/slack-standin';
 import type { LoadedPolicy } from '../../src/config/policy-file';
@@ -24,6 +25,7 @@ export interface TenureHarness {
   idp: ScimPeer;
   app: ScimPeer;
   slack?: SlackStandIn;
+  bamboo?: BambooStandin;
   /** An in-memory embedded audit store, fresh for this harness. */
   audit: AuditStore;
   policy: LoadedPolicy;
@@ -44,8 +46,8 @@ export interface HarnessOptions {
   policy?: (p: PolicyInput) => PolicyInput;
   /** Start a Slack stand-in and configure the policy's `slack` with it. @default false */
   slack?: boolean;
-  /** The HRIS the worker writes back to (the policy's `hris` must be set by `policy` too). */
-  hris?: HrisConnector;
+  /** Start a BambooHR stand-in and configure the policy's `hris` with it. @default false */
+  bamboo?: boolean;
 }
 
 /** A whole Tenure on the shared dev server: two SCIM peers, a worker, the intake server and a client. */
@@ -80,6 +82,13 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
       slack = standIn;
       base.slack = { apiUrl: standIn.url, tokenEnv: 'TENURE_TEST_SLACK_TOKEN' };
     }
+    let bamboo: BambooStandin | undefined;
+    if (opts.bamboo) {
+      const standIn = await startBambooStandin({ apiKeys: ['test-hris-key'] });
+      stops.push(() => standIn.close());
+      bamboo = standIn;
+      base.hris = { type: 'bamboohr', baseUrl: standIn.url, apiKeyEnv: 'TENURE_TEST_HRIS_KEY' };
+    }
     const env = { ...process.env, TENURE_TEST_SLACK_TOKEN: slack?.token, TENURE_TEST_HRIS_KEY: 'test-hris-key' };
     const policy = parsePolicy(opts.policy ? opts.policy(base) : base);
     const audit = await openAuditStore();
@@ -95,7 +104,7 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
       activities: createActivities({
         policy,
         audit,
-        ...buildIntegrations(policy.policy, env, opts.hris ? () => opts.hris as HrisConnector : undefined),
+        ...buildIntegrations(policy.policy, env),
       }),
       workflowBundle: await workflowBundle(),
     });
@@ -121,6 +130,7 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
       idp,
       app,
       slack,
+      bamboo,
       audit,
       policy,
       client,

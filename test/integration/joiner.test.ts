@@ -32,6 +32,7 @@ describe('joiner: policy-driven onboarding for an engineer, a sales contractor a
     t = await startTenure({
       activationTime: when.activationTime,
       slack: true,
+      bamboo: true,
       policy: (p) => ({
         ...p,
         timing: { ...p.timing, preProvisionDays: 1 },
@@ -98,8 +99,17 @@ describe('joiner: policy-driven onboarding for an engineer, a sales contractor a
       employmentType: 'contractor',
       exitDate: '2027-06-30',
     });
+    // HR knows this hire by their BambooHR id; Tenure writes the generated work email back there.
+    const bambooId = t.bamboo?.addEmployee({
+      id: String(Date.now()),
+      firstName: 'Ana',
+      lastName: 'Lima',
+      homeEmail: 'ana.personal@mail.example',
+    });
+    assert.ok(bambooId);
     const { workEmail: _none, ...personalOnly } = makeRecord({
       ...base,
+      hrId: bambooId,
       legalFirstName: 'Ana',
       legalLastName: 'Lima',
       department: 'Finance',
@@ -184,6 +194,9 @@ describe('joiner: policy-driven onboarding for an engineer, a sales contractor a
     assert.equal(ana?.userName, 'ana.lima2@acme.example');
     assert.equal(finals[2]?.workEmailAllocated, true);
     assert.equal(t.app.users().find((u) => u.externalId === personalOnly.hrId)?.userName, 'ana.lima2@acme.example');
+
+    assert.equal(t.bamboo?.employee(bambooId)?.workEmail, 'ana.lima2@acme.example', 'written back to the HRIS');
+    assert.ok(finals[2]?.steps.some((s) => s.id === 'write_back_email' && s.state === 'succeeded'));
 
     // The manager got one welcome per hire, in Slack, after the accounts were active.
     const welcomes = t.slack?.messages.filter((m) => m.channel === 'UMARIA') ?? [];
