@@ -1,6 +1,7 @@
 /** Production intake server entry point. */
 import { Client, Connection } from '@temporalio/client';
 import { loadEnv } from '../config/env';
+import { loadPolicyFile } from '../config/policy-file';
 import { createLogger } from '../logger';
 import { bambooWebhookConfigFromEnv } from './bamboohr-webhook';
 import { startIntakeServer } from './intake';
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     logger: log,
     audit,
     bamboo: bambooWebhookConfigFromEnv(),
+    policy: loadPolicyFile(env.TENURE_POLICY),
     port: env.TENURE_INTAKE_PORT,
     host: env.TENURE_INTAKE_HOST,
   });

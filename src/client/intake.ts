@@ -4,7 +4,9 @@ import type { Client } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import express from 'express';
 import type { HrEvent } from '../domain/employee';
-import { webhookEventSchema } from '../domain/employee';
+import { employeeRecordSchema, webhookEventSchema } from '../domain/employee';
+import { planHireEvent } from '../domain/plan-event';
+import type { LoadedPolicy } from '../config/policy-file';
 import type { AuditStore, EvidenceInput } from '../activities/audit/types';
 import type { Logger } from '../logger';
 import { randomUUID } from 'node:crypto';
@@ -21,6 +23,8 @@ export interface IntakeOptions {
   logger: Logger;
   /** Every delivery and every refusal is recorded here. */
   audit: AuditStore;
+  /** The policy the workers run, for plan previews (`POST /webhooks/hr/plan`). */
+  policy?: LoadedPolicy;
   /** BambooHR webhooks (POST /webhooks/bamboohr), when configured (see `bambooWebhookConfigFromEnv`). */
   bamboo?: BambooEnvConfig;
   /** @default Date.now */
@@ -38,6 +42,7 @@ interface Refusal {
 }
 
 const GENERIC_WEBHOOK_PATH = '/webhooks/hr';
+const PLAN_PATH = '/webhooks/hr/plan';
 const INTAKE_ACTOR = { type: 'system', id: 'tenure-intake' } as const;
 
 /** The intake HTTP app: HR webhooks in, update-with-start out. Stateless, safe behind a load balancer. */
@@ -57,6 +62,40 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
+  });
+
+  /** Dry run for integrators: the plan a signed hire record would run under the served policy. Runs nothing. */
+  app.post(PLAN_PATH, express.raw({ type: () => true, limit: opts.bodyLimit ?? '256kb' }), (req, res) => {
+    const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const verified = verifyTenureWebhook({
+      secret: opts.webhookSecret,
+      timestamp: req.get(TENURE_TIMESTAMP_HEADER),
+      signature: req.get(TENURE_SIGNATURE_HEADER),
+      rawBody,
+      nowSeconds: Math.floor(now() / 1000),
+    });
+    if (!verified.ok) return void res.status(401).json({ error: 'bad_signature', message: verified.reason });
+    if (!opts.policy) {
+      return void res.status(501).json({ error: 'no_policy', message: 'this intake server has no policy loaded' });
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(rawBody.toString('utf8'));
+    } catch (err) {
+      return void res
+        .status(400)
+        .json({ error: 'malformed_json', message: `body is not valid JSON: ${(err as Error).message}` });
+    }
+    const parsed = employeeRecordSchema.safeParse((body as { record?: unknown } | null)?.record);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => ({ path: ['record', ...i.path].join('.'), message: i.message }));
+      return void res.status(422).json({
+        error: 'invalid_record',
+        message: issues.map((i) => `${i.path}: ${i.message}`).join('; '),
+        issues,
+      });
+    }
+    res.json(planHireEvent(parsed.data, opts.policy.policy, opts.policy.version));
   });
 
   app.post(

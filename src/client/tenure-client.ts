@@ -1,5 +1,6 @@
 import axios from 'axios';
 import type { EmployeeRecord, HrEventKind } from '../domain/employee';
+import type { HirePlanResult } from '../domain/plan-event';
 import type { DeliverEventResult } from '../workflows/employee/messages';
 import { signTenureWebhook, TENURE_SIGNATURE_HEADER, TENURE_TIMESTAMP_HEADER } from './signature';
 
@@ -27,9 +28,26 @@ export class TenureClient {
   constructor(private readonly opts: TenureClientOptions) {}
 
   async sendEvent(event: SendEventInput): Promise<SendEventResult> {
-    const body = JSON.stringify(event);
+    const res = await this.post('/webhooks/hr', event);
+    const data = res.data as Record<string, unknown>;
+    if (res.status >= 400) {
+      return { status: res.status, outcome: 'refused', error: String(data.error), message: String(data.message) };
+    }
+    return { status: res.status, ...(data as unknown as DeliverEventResult) };
+  }
+
+  /** The plan a hire of this record would run under the server's policy — systems, groups, order, waits. Runs nothing. */
+  async previewPlan(record: EmployeeRecord): Promise<HirePlanResult> {
+    const res = await this.post('/webhooks/hr/plan', { record });
+    const data = res.data as Record<string, unknown>;
+    if (res.status >= 400) throw new Error(`plan preview refused (${res.status}): ${String(data.message)}`);
+    return data as unknown as HirePlanResult;
+  }
+
+  private async post(path: string, payload: unknown): Promise<{ status: number; data: unknown }> {
+    const body = JSON.stringify(payload);
     const ts = Math.floor(Date.now() / 1000);
-    const res = await axios.post(new URL('/webhooks/hr', this.opts.url).toString(), body, {
+    return axios.post(new URL(path, this.opts.url).toString(), body, {
       headers: {
         'content-type': 'application/json',
         [TENURE_TIMESTAMP_HEADER]: String(ts),
@@ -38,10 +56,5 @@ export class TenureClient {
       timeout: this.opts.timeoutMs ?? 30_000,
       validateStatus: () => true,
     });
-    const data = res.data as Record<string, unknown>;
-    if (res.status >= 400) {
-      return { status: res.status, outcome: 'refused', error: String(data.error), message: String(data.message) };
-    }
-    return { status: res.status, ...(data as unknown as DeliverEventResult) };
   }
 }

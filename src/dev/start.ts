@@ -87,6 +87,7 @@ async function main(): Promise<void> {
       logger: log,
       audit,
       bamboo: bambooWebhookConfigFromEnv(),
+      policy: loaded,
       port: env.TENURE_INTAKE_PORT,
       host: env.TENURE_INTAKE_HOST,
     });

@@ -123,7 +123,7 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
       { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
     );
     const webhookSecret = randomBytes(24).toString('hex');
-    const intake = await startIntakeServer({ client, taskQueue, webhookSecret, logger, audit, port: 0 });
+    const intake = await startIntakeServer({ client, taskQueue, webhookSecret, logger, audit, policy, port: 0 });
     stops.push(() => intake.close());
 
     return {

@@ -118,6 +118,8 @@ describe('joiner: policy-driven onboarding for an engineer, a sales contractor a
     const hires: EmployeeRecord[] = [engineer, contractor, personalOnly];
 
     const previews = hires.map((r) => planHireEvent(r, t.policy.policy, t.policy.version));
+    // The same preview through TenureClient, over the intake server, for HR teams that integrate in code.
+    for (const [i, r] of hires.entries()) assert.deepEqual(await t.tenure.previewPlan(r), previews[i]);
     const handles: WorkflowHandle<typeof onboardingWorkflow>[] = [];
     for (const record of hires) {
       const eventId = `evt-${record.hrId}`;
