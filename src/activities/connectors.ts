@@ -16,7 +16,9 @@ function secret(env: NodeJS.ProcessEnv, name: string, what: string): string {
 export function buildConnectors(policy: Policy, env: NodeJS.ProcessEnv = process.env): Map<string, IdentityConnector> {
   const out = new Map<string, IdentityConnector>();
   for (const sys of policy.systems) {
-    const c = sys.connector;
+    // A manual system (no API) has a connector only to read it, for verifying completed tasks.
+    const c = sys.connector.type === 'manual' ? sys.connector.read : sys.connector;
+    if (!c) continue;
     const token = c.tokenEnv ? secret(env, c.tokenEnv, `system "${sys.id}" (its SCIM token)`) : undefined;
     out.set(
       sys.id,

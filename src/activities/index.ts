@@ -17,6 +17,8 @@ import type { HrisConnector } from './hris-connector';
 import type { Account, IdentityConnector } from './identity';
 import { ConnectorError, isGroupCapable } from './identity';
 import { slackCall } from './slack/notifier';
+import type { ManagerDirectory } from './slack/activities';
+import { createPeopleActivities } from './slack/activities';
 
 export interface ActivityDeps {
   policy: LoadedPolicy;
@@ -28,6 +30,8 @@ export interface ActivityDeps {
   slack?: WebClient;
   /** The HRIS written back to, when the policy configures one. */
   hris?: HrisConnector;
+  /** Who manages whom, for escalation to the manager's manager. */
+  directory?: ManagerDirectory;
 }
 
 /** The actor recorded for automated steps. */
@@ -149,6 +153,14 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   return {
+    ...createPeopleActivities({
+      slack: deps.slack,
+      audit: deps.audit,
+      connectors: deps.connectors,
+      policy,
+      directory: deps.directory,
+    }),
+
     /** Computes the plan and the instants an event takes effect (a local activity of the entity workflow). */
     planEvent({ event }: PlanEventInput): Promise<PlanEventResult> {
       return Promise.resolve(planHireEvent(event.record, policy, version));

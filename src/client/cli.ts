@@ -9,9 +9,11 @@ import { employeeStatusQuery } from '../workflows/employee/messages';
 import { onboardingStatusQuery } from '../workflows/onboarding/messages';
 import { registerAuditCommands } from './cli-audit';
 import { registerImportCommands } from './cli-import';
+import { registerPeopleCommands } from './cli-people';
 import { registerPlanCommands } from './cli-plan';
 import { adoptCurrentPolicy, retryStep } from './operations';
 import { TenureClient } from './tenure-client';
+import { dataConverter, loadKeyRing } from '../codec';
 
 function intakeClient(): TenureClient {
   const secret = process.env.TENURE_WEBHOOK_SECRET ?? readDevEnv().TENURE_WEBHOOK_SECRET;
@@ -22,7 +24,14 @@ function intakeClient(): TenureClient {
 async function withTemporal<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
   try {
-    return await fn(new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' }));
+    const env = { ...readDevEnv(), ...process.env };
+    return await fn(
+      new Client({
+        connection,
+        namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+        dataConverter: dataConverter(loadKeyRing(env)),
+      }),
+    );
   } finally {
     await connection.close();
   }
@@ -36,6 +45,7 @@ const program = new Command('tenure').description('HR-driven access lifecycle on
 registerPlanCommands(program);
 registerAuditCommands(program);
 registerImportCommands(program);
+registerPeopleCommands(program);
 
 program
   .command('send')

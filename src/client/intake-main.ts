@@ -4,7 +4,8 @@ import { loadEnv } from '../config/env';
 import { loadPolicyFile } from '../config/policy-file';
 import { createLogger } from '../logger';
 import { bambooWebhookConfigFromEnv } from './bamboohr-webhook';
-import { startIntakeServer } from './intake';
+import { slackInteractivityFromEnv, startIntakeServer } from './intake';
+import { dataConverter, loadKeyRing } from '../codec';
 import { openAuditStore } from '../activities/audit';
 import { join } from 'node:path';
 import { dataDir } from '../dev/dev-env';
@@ -15,8 +16,9 @@ async function main(): Promise<void> {
   const audit = await openAuditStore(
     env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : { dataDir: join(dataDir(), 'audit') },
   );
+  const converter = dataConverter(loadKeyRing());
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: converter });
   const intake = await startIntakeServer({
     client,
     taskQueue: env.TENURE_TASK_QUEUE,
@@ -25,6 +27,16 @@ async function main(): Promise<void> {
     audit,
     bamboo: bambooWebhookConfigFromEnv(),
     policy: loadPolicyFile(env.TENURE_POLICY),
+    ...slackInteractivityFromEnv(env, loadPolicyFile(env.TENURE_POLICY).policy),
+    ...(env.TENURE_CODEC_TOKEN
+      ? {
+          codec: {
+            codec: converter.payloadCodecs[0],
+            token: env.TENURE_CODEC_TOKEN,
+            allowedOrigins: env.TENURE_UI_ORIGINS.split(',').map((o) => o.trim()),
+          },
+        }
+      : {}),
     port: env.TENURE_INTAKE_PORT,
     host: env.TENURE_INTAKE_HOST,
   });

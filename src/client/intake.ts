@@ -10,7 +10,13 @@ import type { LoadedPolicy } from '../config/policy-file';
 import type { AuditStore, EvidenceInput } from '../activities/audit/types';
 import type { Logger } from '../logger';
 import { randomUUID } from 'node:crypto';
+import type { PayloadCodec } from '@temporalio/common';
 import type { BambooEnvConfig } from './bamboohr-webhook';
+import { createCodecRouter } from './codec-server';
+import type { WebClient } from '@slack/web-api';
+import { createSlackInteractivityRouter } from './slack-interactivity';
+import type { Policy } from '../domain/policy';
+import { createSlackClient } from '../activities/slack/notifier';
 import { createBambooWebhookRouter } from './bamboohr-webhook';
 import { deliverHrEvent } from './deliver';
 import { TENURE_SIGNATURE_HEADER, TENURE_TIMESTAMP_HEADER, verifyTenureWebhook } from './signature';
@@ -23,6 +29,10 @@ export interface IntakeOptions {
   logger: Logger;
   /** Every delivery and every refusal is recorded here. */
   audit: AuditStore;
+  /** The codec endpoint for the Temporal Web UI (`/codec/decode`, `/codec/encode`, `/codec/ui/<token>/…`). */
+  codec?: { codec: PayloadCodec; token: string; allowedOrigins: readonly string[] };
+  /** Slack interactivity (POST /slack/interactivity): approvals and manual tasks from Slack buttons. */
+  slackInteractivity?: { signingSecret: string; slack: WebClient };
   /** The policy the workers run, for plan previews (`POST /webhooks/hr/plan`). */
   policy?: LoadedPolicy;
   /** BambooHR webhooks (POST /webhooks/bamboohr), when configured (see `bambooWebhookConfigFromEnv`). */
@@ -59,6 +69,8 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
   };
   const app = express();
   app.disable('x-powered-by');
+
+  if (opts.codec) app.use('/codec', createCodecRouter({ ...opts.codec, logger: log }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
@@ -184,6 +196,17 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
     },
   );
 
+  if (opts.slackInteractivity) {
+    app.use(
+      createSlackInteractivityRouter({
+        client: opts.client,
+        audit: opts.audit,
+        logger: log,
+        now: opts.now,
+        ...opts.slackInteractivity,
+      }),
+    );
+  }
   if (opts.bamboo) {
     app.use(createBambooWebhookRouter({ client: opts.client, taskQueue: opts.taskQueue, logger: log, ...opts.bamboo }));
   }
@@ -214,5 +237,22 @@ export async function startIntakeServer(opts: IntakeOptions & { port: number; ho
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** Slack buttons need the app's signing secret and the policy's Slack bot token; both or neither. */
+export function slackInteractivityFromEnv(
+  env: { TENURE_SLACK_SIGNING_SECRET?: string },
+  policy: Policy,
+  processEnv: NodeJS.ProcessEnv = process.env,
+): { slackInteractivity?: { signingSecret: string; slack: WebClient } } {
+  if (!env.TENURE_SLACK_SIGNING_SECRET || !policy.slack) return {};
+  const token = processEnv[policy.slack.tokenEnv];
+  if (!token) throw new Error(`slack: environment variable ${policy.slack.tokenEnv} is not set`);
+  return {
+    slackInteractivity: {
+      signingSecret: env.TENURE_SLACK_SIGNING_SECRET,
+      slack: createSlackClient({ token, apiUrl: policy.slack.apiUrl }),
+    },
   };
 }

@@ -18,6 +18,12 @@ export const envSchema = z.object({
   TENURE_INTAKE_HOST: z.string().min(1).default('127.0.0.1'),
   /** Postgres for the audit store (secret: never logged); unset means the embedded store in the data folder. */
   DATABASE_URL: z.string().min(1).optional(),
+  /** Bearer token / capability segment of the codec endpoint for the Web UI (secret). Unset: no codec endpoint. */
+  TENURE_CODEC_TOKEN: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+  /** Browser origins of the Temporal Web UI allowed to call the codec endpoint, comma-separated. */
+  TENURE_UI_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
+  /** Slack app signing secret for the interactivity endpoint (secret). Unset: no Slack buttons. */
+  TENURE_SLACK_SIGNING_SECRET: z.string().min(1).optional(),
   /** Shared secret of the generic HR webhook (secret: never logged). */
   TENURE_WEBHOOK_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }),
 });

@@ -28,8 +28,16 @@ export function readDevEnv(env: NodeJS.ProcessEnv = process.env): Record<string,
 export function ensureDevEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   mkdirSync(dataDir(env), { recursive: true });
   const file = devEnvFile(env);
-  if (!existsSync(file)) {
-    writeFileSync(file, `TENURE_WEBHOOK_SECRET=${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
+  const current = readDevEnv(env);
+  const wanted: Record<string, () => string> = {
+    TENURE_WEBHOOK_SECRET: () => randomBytes(24).toString('hex'),
+    TENURE_CODEC_KEYS: () => `dev1:${randomBytes(32).toString('base64')}`,
+    TENURE_CODEC_TOKEN: () => randomBytes(32).toString('base64url'),
+  };
+  const missing = Object.keys(wanted).filter((k) => current[k] === undefined);
+  if (missing.length > 0 || !existsSync(file)) {
+    const lines = Object.entries({ ...current, ...Object.fromEntries(missing.map((k) => [k, wanted[k]?.() ?? ''])) });
+    writeFileSync(file, lines.map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
   }
   return readDevEnv(env);
 }

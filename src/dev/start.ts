@@ -12,10 +12,12 @@ import { buildConnectors } from '../activities/connectors';
 import { loadEnv } from '../config/env';
 import { loadPolicyFile } from '../config/policy-file';
 import { bambooWebhookConfigFromEnv } from '../client/bamboohr-webhook';
-import { startIntakeServer } from '../client/intake';
+import { slackInteractivityFromEnv, startIntakeServer } from '../client/intake';
 import { createLogger } from '../logger';
 import { createTenureWorker } from '../workers/worker';
 import { startScimPeer } from './scim-peer';
+import { dataConverter, loadKeyRing } from '../codec';
+import { capabilityPath } from '../client/codec-server';
 import { dataDir, devEnvFile, ensureDevEnv } from './dev-env';
 import { startDevServer } from './temporal-server';
 
@@ -24,8 +26,13 @@ const DEV_ENV_FILE = devEnvFile();
 
 async function main(): Promise<void> {
   const log = createLogger('tenure-dev');
-  const env = loadEnv({ ...ensureDevEnv(), ...process.env });
+  const devEnv = { ...ensureDevEnv(), ...process.env };
+  const env = loadEnv(devEnv);
   const loaded = loadPolicyFile(env.TENURE_POLICY);
+  const keyRing = loadKeyRing(devEnv);
+  const converter = dataConverter(keyRing);
+  const codecToken = env.TENURE_CODEC_TOKEN ?? '';
+  const uiCodecEndpoint = `http://127.0.0.1:${env.TENURE_INTAKE_PORT}/codec${capabilityPath(codecToken)}`;
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -60,6 +67,7 @@ async function main(): Promise<void> {
       port: 7233,
       uiPort: 8233,
       dbFile: join(DATA_DIR, 'temporal.db'),
+      uiCodecEndpoint,
       logFile: join(DATA_DIR, 'temporal.log'),
     });
     stops.push(() => server.stop());
@@ -69,6 +77,7 @@ async function main(): Promise<void> {
       connection: nativeConnection,
       namespace: env.TEMPORAL_NAMESPACE,
       taskQueue: env.TENURE_TASK_QUEUE,
+      dataConverter: converter,
       activities: createActivities({ policy: loaded, connectors: buildConnectors(loaded.policy), audit }),
     });
     const running = worker.run();
@@ -81,13 +90,19 @@ async function main(): Promise<void> {
     const connection = await Connection.connect({ address: server.address });
     stops.push(() => connection.close());
     const intake = await startIntakeServer({
-      client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE }),
+      client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: converter }),
+      codec: {
+        codec: converter.payloadCodecs[0],
+        token: codecToken,
+        allowedOrigins: env.TENURE_UI_ORIGINS.split(',').map((o) => o.trim()),
+      },
       taskQueue: env.TENURE_TASK_QUEUE,
       webhookSecret: env.TENURE_WEBHOOK_SECRET,
       logger: log,
       audit,
       bamboo: bambooWebhookConfigFromEnv(),
       policy: loaded,
+      ...slackInteractivityFromEnv(env, loaded.policy),
       port: env.TENURE_INTAKE_PORT,
       host: env.TENURE_INTAKE_HOST,
     });
@@ -98,7 +113,7 @@ async function main(): Promise<void> {
         '',
         'Tenure is running:',
         `  Temporal gRPC      ${server.address}`,
-        `  Temporal Web UI    ${server.uiUrl ?? '(headless)'}`,
+        `  Temporal Web UI    ${server.uiUrl ?? '(headless)'}  (payloads decoded through the intake's /codec endpoint)`,
         `  Intake server      ${intake.url}  (POST /webhooks/hr)`,
         `  Worker             task queue "${env.TENURE_TASK_QUEUE}", policy ${loaded.path} (version ${loaded.version})`,
         ...peers,

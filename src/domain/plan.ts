@@ -11,7 +11,11 @@ export type StepAction =
   | 'notify_manager'
   | 'disable_account'
   | 'delete_account'
-  | 'verify_exit';
+  | 'verify_exit'
+  /** A person approves the grant (a child approval workflow); a denial skips the system. */
+  | 'approve'
+  /** The app's owner does it by hand (a child manual-task workflow), verified by reading the app when possible. */
+  | 'manual_task';
 
 /** Pre-provisioning runs N days before the hire (accounts disabled); activation at the hire instant. */
 export type Phase = 'pre_provision' | 'activation';
@@ -145,10 +149,26 @@ export function planHire(
     return [...deps].filter((d) => todo.has(d)).sort();
   };
 
+  const isManual = (id: string): boolean => byId.get(id)?.connector.type === 'manual';
   for (const systemId of order) {
+    if (byId.get(systemId)?.approval) {
+      steps.push({
+        id: stepId('approve', systemId),
+        action: 'approve',
+        phase: 'pre_provision',
+        systemId,
+        dependsOn: [],
+      });
+    }
+  }
+  for (const systemId of order) {
+    if (isManual(systemId)) continue;
     const target = todo.get(systemId);
-    const deps = upstream(systemId).map((d) => stepId('create_account', d));
+    const deps = upstream(systemId)
+      .filter((d) => !isManual(d))
+      .map((d) => stepId('create_account', d));
     if (allocate) deps.unshift(stepId('allocate_work_email'));
+    if (byId.get(systemId)?.approval) deps.push(stepId('approve', systemId));
     const licence = byId.get(systemId)?.licence;
     steps.push({
       id: stepId('create_account', systemId),
@@ -178,16 +198,17 @@ export function planHire(
     });
   }
   const activations: string[] = [];
+  const activationOf = (id: string): string => stepId(isManual(id) ? 'manual_task' : 'activate_account', id);
   for (const systemId of order) {
     const pre = steps.filter((s) => s.systemId === systemId && s.phase === 'pre_provision').map((s) => s.id);
-    const id = stepId('activate_account', systemId);
+    const id = activationOf(systemId);
     activations.push(id);
     steps.push({
       id,
-      action: 'activate_account',
+      action: isManual(systemId) ? 'manual_task' : 'activate_account',
       phase: 'activation',
       systemId,
-      dependsOn: [...upstream(systemId).map((d) => stepId('activate_account', d)), ...pre],
+      dependsOn: [...upstream(systemId).map(activationOf), ...pre],
     });
   }
   if (opts.notifyManager && record.managerHrId) {

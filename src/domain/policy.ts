@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { employmentTypes, isValidTimeZone } from './employee';
 import { isTimeOfDay } from './time';
+import { approvalRuleSchema, manualConnectorSchema, peoplePolicyIssues, peopleSettingsSchema } from './approval';
 
 const envVarName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, {
   message: 'must be the NAME of an environment variable (secrets never live in the policy)',
@@ -21,7 +22,10 @@ export const scimConnectorSchema = z
   })
   .strict();
 
-export const connectorSchema = z.discriminatedUnion('type', [scimConnectorSchema]);
+export const connectorSchema = z.discriminatedUnion('type', [
+  scimConnectorSchema,
+  manualConnectorSchema(scimConnectorSchema),
+]);
 export type ConnectorConfig = z.infer<typeof connectorSchema>;
 
 const systemIdSchema = z
@@ -36,6 +40,8 @@ export const systemSchema = z
     connector: connectorSchema,
     dependsOn: z.array(systemIdSchema).default([]),
     owner: z.string().min(1).optional(),
+    /** Who must approve a grant of this system (manager, owner, both in sequence), with SLA and fallbacks. */
+    approval: approvalRuleSchema.optional(),
     /** Licence SKU consumed by an account in this system, recorded with the grant. */
     licence: z.string().min(1).optional(),
   })
@@ -121,6 +127,8 @@ export const policySchema = z
       })
       .strict()
       .optional(),
+    /** Approvals and manual tasks: SLAs, reminders, escalation, fallback approvers. */
+    people: peopleSettingsSchema.optional(),
     systems: z.array(systemSchema).min(1),
     birthright: z.array(birthrightRuleSchema).min(1),
   })
@@ -157,6 +165,7 @@ export const policySchema = z
         }
       }),
     );
+    for (const issue of peoplePolicyIssues(p)) ctx.addIssue({ code: 'custom', ...issue });
     const cycle = findCycle(p.systems);
     if (cycle)
       ctx.addIssue({ code: 'custom', path: ['systems'], message: `dependsOn has a cycle: ${cycle.join(' -> ')}` });

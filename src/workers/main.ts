@@ -9,11 +9,13 @@ import { loadEnv } from '../config/env';
 import { loadPolicyFile } from '../config/policy-file';
 import { createLogger } from '../logger';
 import { createTenureWorker } from './worker';
+import { dataConverter, loadKeyRing } from '../codec';
 
 async function main(): Promise<void> {
   const log = createLogger('tenure-worker');
   const env = loadEnv();
   const loaded = loadPolicyFile(env.TENURE_POLICY);
+  const converter = dataConverter(loadKeyRing());
   const audit = await openAuditStore(
     env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : { dataDir: join(dataDir(), 'audit') },
   );
@@ -22,6 +24,7 @@ async function main(): Promise<void> {
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TENURE_TASK_QUEUE,
+    dataConverter: converter,
     activities: createActivities({ policy: loaded, connectors: buildConnectors(loaded.policy), audit }),
   });
   log.info({ taskQueue: env.TENURE_TASK_QUEUE, policyVersion: loaded.version }, 'worker started');

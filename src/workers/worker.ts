@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import type { NativeConnection, WorkflowBundle } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import type { TenureActivities } from '../activities';
@@ -12,6 +13,8 @@ export interface TenureWorkerOptions {
   activities: TenureActivities;
   /** A pre-built bundle (tests share one); otherwise the worker bundles `WORKFLOWS_PATH`. */
   workflowBundle?: WorkflowBundle;
+  /** Payload encryption (src/codec): the same converter as every client's. */
+  dataConverter?: DataConverter;
   /** Worker identity shown in the Web UI. */
   identity?: string;
 }
@@ -23,6 +26,7 @@ export async function createTenureWorker(o: TenureWorkerOptions): Promise<Worker
     taskQueue: o.taskQueue,
     activities: o.activities,
     ...(o.identity ? { identity: o.identity } : {}),
+    ...(o.dataConverter ? { dataConverter: o.dataConverter } : {}),
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
 }

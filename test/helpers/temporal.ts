@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
 import type { DevServer } from '../../src/dev/temporal-server';
@@ -32,9 +33,11 @@ export function workflowBundle(): Promise<WorkflowBundle> {
   return bundle;
 }
 
-export async function connectClient(): Promise<{ client: Client; close: () => Promise<void> }> {
+export async function connectClient(
+  dataConverter?: DataConverter,
+): Promise<{ client: Client; close: () => Promise<void> }> {
   const connection = await Connection.connect({ address: devServer().address });
-  return { client: new Client({ connection }), close: () => connection.close() };
+  return { client: new Client({ connection, dataConverter }), close: () => connection.close() };
 }
 
 export async function connectNative(): Promise<NativeConnection> {

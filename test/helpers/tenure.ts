@@ -19,6 +19,7 @@ import type { PolicyInput } from '../../src/domain/policy';
 import type { ScimPeer } from '../../src/dev/scim-peer';
 import { startScimPeer } from '../../src/dev/scim-peer';
 import { createTenureWorker } from '../../src/workers/worker';
+import { dataConverter, generateKey, loadKeyRing } from '../../src/codec';
 import { connectClient, connectNative, uniqueTaskQueue, workflowBundle } from './temporal';
 
 export interface TenureHarness {
@@ -94,6 +95,8 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
     const audit = await openAuditStore();
     stops.push(() => audit.close());
 
+    // Payloads are encrypted in every test run, as in production (a fresh key per harness).
+    const converter = dataConverter(loadKeyRing({ TENURE_CODEC_KEYS: `test:${generateKey()}` }));
     const taskQueue = uniqueTaskQueue();
     const native: NativeConnection = await connectNative();
     stops.push(() => native.close());
@@ -101,6 +104,7 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
       connection: native,
       namespace: 'default',
       taskQueue,
+      dataConverter: converter,
       activities: createActivities({
         policy,
         audit,
@@ -114,7 +118,7 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
       await running;
     });
 
-    const { client, close } = await connectClient();
+    const { client, close } = await connectClient(converter);
     stops.push(close);
 
     const logLines: Record<string, unknown>[] = [];

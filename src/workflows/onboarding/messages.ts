@@ -16,7 +16,7 @@ export interface OnboardingInput {
 }
 
 /** `exception`: a permanent failure waiting for an operator to fix the cause and retry the step. */
-export type StepState = 'pending' | 'running' | 'succeeded' | 'exception' | 'blocked';
+export type StepState = 'pending' | 'running' | 'succeeded' | 'exception' | 'blocked' | 'skipped';
 
 export interface StepStatus {
   id: string;

@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   condition,
+  executeChild,
   log,
   proxyActivities,
   proxyLocalActivities,
@@ -10,7 +11,10 @@ import {
 } from '@temporalio/workflow';
 import type { StepInput, StepResult, TenureActivities } from '../../activities';
 import type { PlanStep, StepAction } from '../../domain/plan';
+import { approvalWorkflowId, manualTaskWorkflowId } from '../../domain/approval';
+import { approvalWorkflow } from '../approval/approval';
 import { STAGE, WAITING_ON } from '../search-attributes';
+import { manualTaskWorkflow } from '../task/task';
 import type {
   OnboardingInput,
   OnboardingStage,
@@ -33,7 +37,9 @@ const { planEvent } = proxyLocalActivities<TenureActivities>({
   retry: { maximumAttempts: 3 },
 });
 
-const STEP_ACTIVITIES: Record<StepAction, (input: StepInput) => Promise<StepResult>> = {
+/** Steps that wait on people run as child workflows (see `runPeopleStep`); the rest are activities. */
+type PeopleAction = 'approve' | 'manual_task';
+const STEP_ACTIVITIES: Record<Exclude<StepAction, PeopleAction>, (input: StepInput) => Promise<StepResult>> = {
   allocate_work_email: acts.allocateWorkEmail,
   create_account: acts.createAccount,
   assign_groups: acts.assignGroups,
@@ -89,6 +95,8 @@ class Onboarding {
   private stepsStarted = false;
   private activationReached = false;
   private readonly onDone = new Map<string, () => void>();
+  /** Systems whose approval was rejected or timed out: their steps are skipped. */
+  private readonly denied = new Set<string>();
 
   constructor(private readonly input: OnboardingInput) {
     this.steps = input.plan.steps;
@@ -140,7 +148,13 @@ class Onboarding {
             const stage = this.input.kind === undefined || this.input.kind === 'hire' ? 'activating' : 'revoking';
             if (this.status.stage !== stage) this.setStage(stage);
           }
-          await this.runStep(step);
+          if (step.systemId && this.denied.has(step.systemId) && step.action !== 'approve') {
+            const st = this.step(step.id);
+            st.state = 'skipped';
+            st.outcome = 'not granted: the approval was denied';
+          } else {
+            await this.runStep(step);
+          }
           this.onDone.get(step.id)?.();
         }),
       );
@@ -238,7 +252,7 @@ class Onboarding {
       s.startedAt = new Date().toISOString();
       s.error = undefined;
       try {
-        const r = await STEP_ACTIVITIES[step.action]({
+        const stepInput: StepInput = {
           stepId: step.id,
           systemId: step.systemId,
           record: this.input.record,
@@ -247,7 +261,11 @@ class Onboarding {
           licence: step.licence,
           accountId: step.systemId ? this.accountIds.get(step.systemId) : undefined,
           policyVersion: this.status.policyVersion,
-        });
+        };
+        const r =
+          step.action === 'approve' || step.action === 'manual_task'
+            ? await this.runPeopleStep(step.action, stepInput)
+            : await STEP_ACTIVITIES[step.action](stepInput);
         if (r.workEmail) {
           this.workEmail = r.workEmail;
           this.status.workEmailAllocated = step.action === 'allocate_work_email';
@@ -269,6 +287,37 @@ class Onboarding {
         this.closeException(step.id);
       }
     }
+  }
+
+  /** A human wait as a child workflow: an approval (a denial skips the system) or a manual task. */
+  private async runPeopleStep(action: PeopleAction, input: StepInput): Promise<StepResult> {
+    const systemId = input.systemId ?? '';
+    const base = { hrId: this.input.hrId, eventId: this.input.eventId, systemId, record: this.input.record };
+    if (action === 'approve') {
+      const request = await acts.prepareApproval(base);
+      if (!request) return { outcome: 'not_required', at: new Date().toISOString() };
+      const r = await executeChild(approvalWorkflow, {
+        workflowId: approvalWorkflowId(this.input.hrId, this.input.eventId, systemId),
+        args: [request],
+        parentClosePolicy: 'REQUEST_CANCEL',
+      });
+      if (r.outcome !== 'approved') this.denied.add(systemId);
+      return { outcome: r.outcome, at: new Date().toISOString() };
+    }
+    const task = await acts.prepareManualTask({
+      ...base,
+      action: this.input.kind === undefined || this.input.kind === 'hire' ? 'create_account' : 'disable_account',
+      workEmail: this.workEmail,
+    });
+    const done = await executeChild(manualTaskWorkflow, {
+      workflowId: manualTaskWorkflowId(task.taskId),
+      args: [task],
+      parentClosePolicy: 'REQUEST_CANCEL',
+    });
+    if (done.state !== 'done') {
+      throw ApplicationFailure.nonRetryable(`manual task ${task.taskId} ended ${done.state}`, 'manual_task');
+    }
+    return { outcome: 'completed', at: new Date().toISOString() };
   }
 
   private openException(stepId: string): void {
