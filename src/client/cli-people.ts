@@ -17,6 +17,7 @@ import { Command } from 'commander';
 import { openAuditStore } from '../activities/audit';
 import type { AuditStore } from '../activities/audit/types';
 import { dataConverter, loadKeyRing } from '../codec';
+import { readDevEnv } from '../dev/dev-env';
 import { manualTaskWorkflowId, parsePeopleWorkflowId } from '../domain/approval';
 import { hrIdSchema } from '../domain/employee';
 import { auditStoreOptionsFromEnv } from './cli-audit';
@@ -64,16 +65,13 @@ export interface WaitingItem {
 const WORKFLOW_TYPES = { approvals: 'approvalWorkflow', tasks: 'manualTaskWorkflow' } as const;
 
 async function defaultWithClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const env = process.env;
+  // Keys from the environment, or the dev keys `npm start` made; no key is an error, never plaintext updates.
+  const env = { ...readDevEnv(), ...process.env };
+  const converter = dataConverter(loadKeyRing(env));
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
   try {
-    const encrypted = Boolean(env.TENURE_CODEC_KEYS || env.TENURE_CODEC_KEY_FILE);
     return await fn(
-      new TemporalClient({
-        connection,
-        namespace: env.TEMPORAL_NAMESPACE ?? 'default',
-        ...(encrypted ? { dataConverter: dataConverter(loadKeyRing(env)) } : {}),
-      }),
+      new TemporalClient({ connection, namespace: env.TEMPORAL_NAMESPACE ?? 'default', dataConverter: converter }),
     );
   } finally {
     await connection.close();

@@ -150,5 +150,8 @@ export class AesGcmCodec implements PayloadCodec {
  * `Worker.create({ ..., dataConverter: dataConverter(ring) })`.
  */
 export function dataConverter(keyRing: KeyRing): DataConverter & { payloadCodecs: [AesGcmCodec] } {
-  return { payloadCodecs: [new AesGcmCodec(keyRing)] };
+  return { payloadCodecs: [new AesGcmCodec(keyRing)], failureConverterPath: FAILURE_CONVERTER_PATH };
 }
+
+/** The failure converter that encodes messages and stack traces (see failure-converter.ts); bundle it too. */
+export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');

@@ -19,7 +19,13 @@ export const envSchema = z.object({
   /** Postgres for the audit store (secret: never logged); unset means the embedded store in the data folder. */
   DATABASE_URL: z.string().min(1).optional(),
   /** Bearer token / capability segment of the codec endpoint for the Web UI (secret). Unset: no codec endpoint. */
-  TENURE_CODEC_TOKEN: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+  TENURE_CODEC_TOKEN: z
+    .string()
+    .min(32, { message: 'must be at least 32 characters' })
+    .regex(/^[A-Za-z0-9_-]+$/, {
+      message: 'must be URL-safe (A-Z a-z 0-9 _ -), e.g. `openssl rand -base64 32 | tr "+/" "-_" | tr -d =`',
+    })
+    .optional(),
   /** Browser origins of the Temporal Web UI allowed to call the codec endpoint, comma-separated. */
   TENURE_UI_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
   /** Slack app signing secret for the interactivity endpoint (secret). Unset: no Slack buttons. */

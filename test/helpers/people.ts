@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
@@ -12,16 +12,16 @@ import type { IdentityConnector } from '../../src/activities/identity';
 import { ScimConnector } from '../../src/activities/scim/client';
 import type { PeopleActivities } from '../../src/activities/slack/activities';
 import { createPeopleActivities } from '../../src/activities/slack/activities';
-import { APPROVE_ACTION_ID, REJECT_ACTION_ID, TASK_DONE_ACTION_ID } from '../../src/activities/slack/blocks';
 import { createSlackClient } from '../../src/activities/slack/notifier';
-import { signSlackRequest } from '../../src/client/signature';
-import { createSlackInteractivityRouter, SLACK_INTERACTIVITY_PATH } from '../../src/client/slack-interactivity';
+import { createSlackInteractivityRouter } from '../../src/client/slack-interactivity';
 import type { PeoplePolicy, PeopleSystem } from '../../src/domain/approval';
 import { approvalRuleSchema, peopleSettingsSchema } from '../../src/domain/approval';
 import type { ScimPeer } from '../../src/dev/scim-peer';
 import { startScimPeer } from '../../src/dev/scim-peer';
 import type { SlackMessage, SlackStandIn } from '../../src/dev/slack-standin';
 import { startSlackStandIn } from '../../src/dev/slack-standin';
+import { postToSlackEndpoint, slackClickPayload } from './slack-clicks';
+import type { ClickResponse } from './slack-clicks';
 import { connectClient, connectNative, uniqueTaskQueue } from './temporal';
 
 /** The people of the test workspace: Slack id → work email. */
@@ -43,10 +43,7 @@ export function peopleBundle(): Promise<WorkflowBundle> {
   return bundle;
 }
 
-export interface ClickResponse {
-  status: number;
-  body: string;
-}
+export type { ClickResponse };
 
 export interface PeopleHarness {
   idp: ScimPeer;
@@ -211,63 +208,9 @@ export async function startPeople(): Promise<PeopleHarness> {
       url,
       signingSecret,
       logLines,
-      async post(payload, opts = {}) {
-        const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-        const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
-        const signature = opts.signature ?? signSlackRequest(opts.secret ?? signingSecret, timestamp, body);
-        const res = await fetch(`${url}${SLACK_INTERACTIVITY_PATH}`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/x-www-form-urlencoded',
-            'x-slack-request-timestamp': String(timestamp),
-            'x-slack-signature': signature,
-          },
-          body,
-        });
-        return { status: res.status, body: await res.text() };
-      },
+      post: (payload, opts = {}) => postToSlackEndpoint(url, signingSecret, payload, opts),
       message,
-      clickPayload(ref, userId, what) {
-        const m = message(ref);
-        const actions = (m.blocks ?? []).find((b) => (b as { type?: string }).type === 'actions') as
-          { block_id: string; elements: { action_id: string; value?: string; type: string }[] } | undefined;
-        if (!actions) throw new Error('the message has no buttons (any more)');
-        const wanted =
-          what === 'approve' ? APPROVE_ACTION_ID : what === 'done' ? TASK_DONE_ACTION_ID : REJECT_ACTION_ID;
-        const el = actions.elements.find((e) => e.action_id === wanted);
-        if (!el) throw new Error(`the message has no ${wanted}`);
-        const actionTs = `${(Date.now() / 1000).toFixed(6)}`;
-        return {
-          type: 'block_actions',
-          user: { id: userId, username: userId.toLowerCase(), team_id: 'TTENURE' },
-          api_app_id: 'ATENURE',
-          token: 'legacy-verification-token',
-          container: { type: 'message', message_ts: m.ts, channel_id: m.channel, is_ephemeral: false },
-          trigger_id: `${Date.now()}.${randomUUID()}`,
-          team: { id: 'TTENURE', domain: 'acme' },
-          channel: { id: m.channel, name: 'directmessage' },
-          message: { type: 'message', ts: m.ts, text: m.text, blocks: m.blocks },
-          response_url: 'https://hooks.slack.example/actions/TTENURE/1/x',
-          actions: [
-            typeof what === 'object'
-              ? {
-                  type: 'static_select',
-                  action_id: el.action_id,
-                  block_id: actions.block_id,
-                  selected_option: { text: { type: 'plain_text', text: what.reject }, value: what.reject },
-                  action_ts: actionTs,
-                }
-              : {
-                  type: 'button',
-                  action_id: el.action_id,
-                  block_id: actions.block_id,
-                  value: el.value,
-                  text: { type: 'plain_text', text: what === 'approve' ? 'Approve' : 'Done' },
-                  action_ts: actionTs,
-                },
-          ],
-        };
-      },
+      clickPayload: (ref, userId, what) => slackClickPayload(message(ref), userId, what),
       async evidence(hrId) {
         const out: EvidenceRecord[] = [];
         for await (const e of audit.stream({ hrId })) out.push(e);

@@ -5,6 +5,7 @@ import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
 import type { DevServer } from '../../src/dev/temporal-server';
 import { startDevServer } from '../../src/dev/temporal-server';
 import { WORKFLOWS_PATH } from '../../src/workers/worker';
+import { FAILURE_CONVERTER_PATH } from '../../src/codec';
 
 /**
  * One real Temporal dev server for the whole test run, started on free ports by the root hooks
@@ -29,7 +30,11 @@ export function devServer(): DevServer {
 }
 
 export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: quietLogger,
+  });
   return bundle;
 }
 

@@ -10,6 +10,7 @@ import type { BambooStandin } from '../../src/dev/bamboohr-standin';
 import { startBambooStandin } from '../../src/dev/bamboohr-standin';
 import type { SlackStandIn } from '../../src/dev/slack-standin';
 import { startSlackStandIn } from '../../src/dev/slack-standin';
+import { createSlackClient } from '../../src/activities/slack/notifier';
 import type { LoadedPolicy } from '../../src/config/policy-file';
 import { parsePolicy } from '../../src/config/policy-file';
 import type { RunningIntake } from '../../src/client/intake';
@@ -34,6 +35,8 @@ export interface TenureHarness {
   taskQueue: string;
   intake: RunningIntake;
   webhookSecret: string;
+  /** Signing secret of the Slack interactivity endpoint (mounted when `slack` is on). */
+  slackSigningSecret: string;
   tenure: TenureClient;
   /** Every log line the intake server wrote, parsed. */
   logLines: Record<string, unknown>[];
@@ -127,7 +130,24 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
       { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
     );
     const webhookSecret = randomBytes(24).toString('hex');
-    const intake = await startIntakeServer({ client, taskQueue, webhookSecret, logger, audit, policy, port: 0 });
+    const slackSigningSecret = randomBytes(16).toString('hex');
+    const intake = await startIntakeServer({
+      client,
+      taskQueue,
+      webhookSecret,
+      logger,
+      audit,
+      policy,
+      port: 0,
+      ...(slack
+        ? {
+            slackInteractivity: {
+              signingSecret: slackSigningSecret,
+              slack: createSlackClient({ token: slack.token, apiUrl: slack.url }),
+            },
+          }
+        : {}),
+    });
     stops.push(() => intake.close());
 
     return {
@@ -141,6 +161,7 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
       taskQueue,
       intake,
       webhookSecret,
+      slackSigningSecret,
       tenure: new TenureClient({ url: intake.url, secret: webhookSecret }),
       logLines,
       stop,
