@@ -9,7 +9,7 @@ import { workEmailCandidate } from '../domain/naming';
 import type { HirePlanResult } from '../domain/plan-event';
 import { planHireEvent } from '../domain/plan-event';
 import type { ExitPlanResult } from '../domain/plan-exit';
-import { planExit } from '../domain/plan-exit';
+import { planExit, planReturn } from '../domain/plan-exit';
 import { identityProvider } from '../domain/policy';
 import type { Actor, AuditStore, EvidenceInput } from './audit/types';
 import { toActivityFailure } from './errors';
@@ -168,7 +168,10 @@ export function createActivities(deps: ActivityDeps) {
 
     /** The exit plan and instant for a termination or a cancelled hire (a local activity of the entity). */
     planExitEvent({ event }: PlanEventInput): Promise<ExitPlanResult> {
-      const kind = event.kind === 'cancel_hire' ? 'cancel_hire' : 'termination';
+      if (event.kind === 'leave_end') {
+        return Promise.resolve(planReturn(event.record, policy, version, event.receivedAt));
+      }
+      const kind = event.kind === 'cancel_hire' || event.kind === 'leave_start' ? event.kind : 'termination';
       return Promise.resolve(planExit(event.record, policy, version, kind, event.receivedAt));
     },
 

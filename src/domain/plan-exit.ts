@@ -16,9 +16,10 @@ export function planExit(
   record: EmployeeRecord,
   policy: Policy,
   policyVersion: string,
-  kind: Extract<HrEventKind, 'termination' | 'cancel_hire'>,
+  kind: Extract<HrEventKind, 'termination' | 'cancel_hire' | 'leave_start'>,
   now: string,
 ): ExitPlanResult {
+  // A leave of absence suspends at once: the same disable-and-verify, and nothing is deleted.
   let effectiveAt = now;
   if (kind === 'termination' && record.exitKind !== 'involuntary') {
     if (!record.exitDate) return { ok: false, reason: 'a termination needs exitDate (or exitKind "involuntary")' };
@@ -58,4 +59,27 @@ export function planExit(
     dependsOn: steps.map((s) => s.id),
   });
   return { ok: true, plan: { kind, policyVersion, playbooks: [], steps }, effectiveAt };
+}
+
+/**
+ * The return from leave: enable again, identity provider first, the accounts the policy says the person has
+ * (found by HR key: they were suspended, not deleted). Takes effect at once.
+ */
+export function planReturn(record: EmployeeRecord, policy: Policy, policyVersion: string, now: string): ExitPlanResult {
+  const idp = identityProvider(policy).id;
+  const byId = new Map(policy.systems.map((s) => [s.id, s]));
+  const targets = policy.systems
+    .map((s) => s.id)
+    .filter((id) => id === idp || policy.birthright.some((r) => r.systems.some((g) => g.system === id)));
+  const steps: PlanStep[] = targets.map((systemId) => {
+    const manual = byId.get(systemId)?.connector.type === 'manual';
+    return {
+      id: `${manual ? 'manual_task' : 'activate_account'}:${systemId}`,
+      action: manual ? 'manual_task' : 'activate_account',
+      phase: 'activation',
+      systemId,
+      dependsOn: systemId === idp ? [] : [`activate_account:${idp}`],
+    };
+  });
+  return { ok: true, plan: { kind: 'leave_end', policyVersion, playbooks: [], steps }, effectiveAt: now };
 }

@@ -37,6 +37,16 @@ describe('leaver: exits disable the identity provider first, then every system, 
     const a = await t.tenure.sendEvent({ eventId, kind: 'hire', record });
     assert.equal(a.outcome, 'accepted', JSON.stringify(a));
     await resultWhenStarted(t.client.workflow.getHandle(eventWorkflowId(record.hrId, 'hire', eventId)));
+    await settled(record.hrId);
+  }
+
+  /** The entity has taken note of its finished child: nothing running, nothing queued. */
+  async function settled(hrId: string): Promise<void> {
+    const entity = t.client.workflow.getHandle(employeeWorkflowId(hrId));
+    await waitFor(async () => {
+      const s = await entity.query(employeeStatusQuery);
+      return s.current === undefined && s.queued === 0;
+    });
   }
 
   async function terminate(record: EmployeeRecord, eventId: string) {
@@ -197,6 +207,56 @@ describe('leaver: exits disable the identity provider first, then every system, 
     });
     assert.equal(old.outcome, 'refused');
     assert.match(old.status === 409 && 'message' in old ? old.message : '', /stale/);
+    assert.ok(accounts(record.hrId).every((u) => u.active));
+  });
+
+  it('a leave of absence suspends every account, the return restores them, a rehire adopts them', async () => {
+    const record = makeRecord({ hireDate: '2025-03-01' });
+    await hire(record);
+    const send = async (kind: 'leave_start' | 'leave_end' | 'termination' | 'rehire', id: string, over = {}) => {
+      const a = await t.tenure.sendEvent({
+        eventId: id,
+        kind,
+        record: { ...record, ...over, sourceUpdatedAt: new Date().toISOString() },
+      });
+      assert.equal(a.outcome, 'accepted', JSON.stringify(a));
+      const result = await resultWhenStarted(
+        t.client.workflow.getHandle<typeof offboardingWorkflow>(eventWorkflowId(record.hrId, kind, id)),
+      );
+      await settled(record.hrId);
+      return result;
+    };
+    await send('leave_start', `leave-${record.hrId}`, { status: 'on_leave' });
+    assert.ok(accounts(record.hrId).length === 2 && accounts(record.hrId).every((u) => !u.active), 'suspended');
+    const again = await t.tenure.sendEvent({
+      eventId: `leave2-${record.hrId}`,
+      kind: 'leave_start',
+      record: { ...record, sourceUpdatedAt: new Date().toISOString() },
+    });
+    assert.equal(again.outcome, 'refused');
+    await send('leave_end', `back-${record.hrId}`, { status: 'active' });
+    assert.ok(accounts(record.hrId).length === 2 && accounts(record.hrId).every((u) => u.active), 'restored');
+
+    // A leave that ends in termination, then a rehire: the same accounts come back, never a second one.
+    await send('leave_start', `leave3-${record.hrId}`, { status: 'on_leave' });
+    await send('termination', `exit-${record.hrId}`, { exitKind: 'involuntary', status: 'terminated' });
+    assert.ok(accounts(record.hrId).every((u) => !u.active));
+    const ids = accounts(record.hrId)
+      .map((u) => u.id)
+      .sort();
+    const back = await send('rehire', `rehire-${record.hrId}`, { hireDate: '2025-10-01', status: 'active' });
+    assert.equal(back.stage, 'completed');
+    assert.deepEqual(
+      back.steps.filter((x) => x.action === 'create_account').map((x) => x.outcome),
+      ['adopted', 'adopted'],
+    );
+    assert.deepEqual(
+      accounts(record.hrId)
+        .map((u) => u.id)
+        .sort(),
+      ids,
+      'the same accounts, reactivated',
+    );
     assert.ok(accounts(record.hrId).every((u) => u.active));
   });
 });

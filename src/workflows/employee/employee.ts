@@ -123,18 +123,32 @@ class Employee {
     }
     switch (event.kind) {
       case 'hire':
+      case 'rehire':
         return this.hire(event, entry, reject);
       case 'termination':
       case 'cancel_hire':
         return this.exit(event, entry, reject);
+      case 'leave_start':
+      case 'leave_end':
+        return this.leave(event, entry, reject);
       default:
         return reject(`Tenure does not handle "${event.kind}" events yet`);
     }
   }
 
   private async hire(event: HrEvent, entry: EventLogEntry, reject: Reject): Promise<DeliverEventResult> {
-    if (this.state.events.some((e) => e.kind === 'hire' && e.outcome === 'accepted')) {
-      return reject('this person already has an accepted hire; send a change event to move it');
+    const accepted = this.state.events.filter((e) => e.outcome === 'accepted');
+    const lastHire = accepted.filter((e) => e.kind === 'hire' || e.kind === 'rehire').at(-1);
+    const exitedSince =
+      lastHire !== undefined &&
+      accepted.some(
+        (e) => e.kind === 'termination' && e.state === 'done' && accepted.indexOf(e) > accepted.indexOf(lastHire),
+      );
+    if (event.kind === 'hire' && lastHire) {
+      return reject('this person already has an accepted hire; send a rehire after an exit, or a change');
+    }
+    if (event.kind === 'rehire' && lastHire && !exitedSince) {
+      return reject('a rehire needs a completed exit first: this person is still employed');
     }
     const planned = await planEvent({ event });
     if (!planned.ok) return reject(planned.reason);
@@ -144,7 +158,7 @@ class Employee {
       workflow: 'onboarding',
       input: {
         hrId: event.record.hrId,
-        kind: 'hire',
+        kind: event.kind === 'rehire' ? 'rehire' : 'hire',
         eventId: event.eventId,
         record: event.record,
         plan: planned.plan,
@@ -187,14 +201,20 @@ class Employee {
    * cancelled (its partial work is undone by the exit, which finds accounts by HR key), queued exits are replaced.
    */
   private async exit(event: HrEvent, entry: EventLogEntry, reject: Reject): Promise<DeliverEventResult> {
-    const hire = this.state.events.find((e) => e.kind === 'hire' && e.outcome === 'accepted');
+    const events = this.state.events;
+    const hire = events.filter((e) => (e.kind === 'hire' || e.kind === 'rehire') && e.outcome === 'accepted').at(-1);
     if (event.kind === 'cancel_hire') {
       if (!hire) return reject('there is no accepted hire to cancel');
       if (hire.state === 'done') return reject('the hire already took effect; send a termination instead');
     }
-    const pendingExit = this.state.events.find(
-      (e) =>
-        e.kind !== 'hire' && e.outcome === 'accepted' && (e.state === 'running' || e.state === 'done') && !e.derived,
+    const since = hire ? events.indexOf(hire) : -1;
+    const pendingExit = events.find(
+      (e, i) =>
+        i > since &&
+        (e.kind === 'termination' || e.kind === 'cancel_hire') &&
+        e.outcome === 'accepted' &&
+        (e.state === 'running' || e.state === 'done') &&
+        !e.derived,
     );
     if (pendingExit) return reject(`an exit is already ${pendingExit.state} (${pendingExit.eventId})`);
     const planned = await planExitEvent({ event });
@@ -207,6 +227,34 @@ class Employee {
     }
     this.accept(event, entry);
     this.queue.push({ entry, workflow: 'offboarding', input: exitInput(event, planned) });
+    return {
+      outcome: 'accepted',
+      eventId: event.eventId,
+      workflowId: entry.workflowId,
+      plan: summarizePlan(planned.plan),
+      effectiveAt: planned.effectiveAt,
+      policyVersion: planned.plan.policyVersion,
+    };
+  }
+
+  /** A leave of absence: suspend every account now; the return enables them again (adopted, never recreated). */
+  private async leave(event: HrEvent, entry: EventLogEntry, reject: Reject): Promise<DeliverEventResult> {
+    const accepted = this.state.events.filter((e) => e.outcome === 'accepted');
+    if (!accepted.some((e) => (e.kind === 'hire' || e.kind === 'rehire') && e.state === 'done')) {
+      return reject('a leave needs a person whose hire has taken effect');
+    }
+    const onLeave =
+      accepted.filter((e) => e.kind === 'leave_start' || e.kind === 'leave_end').at(-1)?.kind === 'leave_start';
+    if (event.kind === 'leave_start' && onLeave) return reject('this person is already on leave');
+    if (event.kind === 'leave_end' && !onLeave) return reject('this person is not on leave');
+    const planned = await planExitEvent({ event });
+    if (!planned.ok) return reject(planned.reason);
+    this.accept(event, entry);
+    this.queue.push({
+      entry,
+      workflow: event.kind === 'leave_start' ? 'offboarding' : 'onboarding',
+      input: { ...exitInput(event, planned), kind: event.kind === 'leave_start' ? 'leave_start' : 'leave_end' },
+    });
     return {
       outcome: 'accepted',
       eventId: event.eventId,

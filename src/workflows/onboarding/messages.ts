@@ -5,7 +5,7 @@ import type { Phase, Plan, StepAction } from '../../domain/plan';
 export interface OnboardingInput {
   hrId: string;
   /** The HR event kind this run carries out. @default "hire" */
-  kind?: 'hire' | 'termination' | 'cancel_hire';
+  kind?: 'hire' | 'rehire' | 'termination' | 'cancel_hire' | 'leave_start' | 'leave_end';
   eventId: string;
   record: EmployeeRecord;
   plan: Plan;

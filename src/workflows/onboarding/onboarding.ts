@@ -145,7 +145,7 @@ class Onboarding {
         Promise.all(deps).then(async () => {
           if (step.phase === 'activation') {
             await condition(() => this.activationReached);
-            const stage = this.input.kind === undefined || this.input.kind === 'hire' ? 'activating' : 'revoking';
+            const stage = this.revokes() ? 'revoking' : 'activating';
             if (this.status.stage !== stage) this.setStage(stage);
           }
           if (step.systemId && this.denied.has(step.systemId) && step.action !== 'approve') {
@@ -289,6 +289,12 @@ class Onboarding {
     }
   }
 
+  /** Does this run take access away (an exit, a cancelled hire, a leave) rather than give it? */
+  private revokes(): boolean {
+    const k = this.input.kind;
+    return k === 'termination' || k === 'cancel_hire' || k === 'leave_start';
+  }
+
   /** A human wait as a child workflow: an approval (a denial skips the system) or a manual task. */
   private async runPeopleStep(action: PeopleAction, input: StepInput): Promise<StepResult> {
     const systemId = input.systemId ?? '';
@@ -306,7 +312,7 @@ class Onboarding {
     }
     const task = await acts.prepareManualTask({
       ...base,
-      action: this.input.kind === undefined || this.input.kind === 'hire' ? 'create_account' : 'disable_account',
+      action: this.revokes() ? 'disable_account' : 'create_account',
       workEmail: this.workEmail,
     });
     const done = await executeChild(manualTaskWorkflow, {
