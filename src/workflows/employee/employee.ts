@@ -46,7 +46,10 @@ type Reject = (reason: string) => DeliverEventResult;
 function exitInput(event: HrEvent, planned: { plan: Plan; effectiveAt: string }): OnboardingInput {
   return {
     hrId: event.record.hrId,
-    kind: event.kind === 'cancel_hire' ? 'cancel_hire' : 'termination',
+    kind:
+      event.kind === 'cancel_hire' || event.kind === 'leave_start' || event.kind === 'leave_end'
+        ? event.kind
+        : 'termination',
     eventId: event.eventId,
     record: event.record,
     plan: planned.plan,
@@ -225,16 +228,7 @@ class Employee {
       this.currentEntry.state = 'superseded';
       this.currentScope?.cancel();
     }
-    this.accept(event, entry);
-    this.queue.push({ entry, workflow: 'offboarding', input: exitInput(event, planned) });
-    return {
-      outcome: 'accepted',
-      eventId: event.eventId,
-      workflowId: entry.workflowId,
-      plan: summarizePlan(planned.plan),
-      effectiveAt: planned.effectiveAt,
-      policyVersion: planned.plan.policyVersion,
-    };
+    return this.acceptAndQueue(event, entry, 'offboarding', exitInput(event, planned));
   }
 
   /** A leave of absence: suspend every account now; the return enables them again (adopted, never recreated). */
@@ -249,19 +243,26 @@ class Employee {
     if (event.kind === 'leave_end' && !onLeave) return reject('this person is not on leave');
     const planned = await planExitEvent({ event });
     if (!planned.ok) return reject(planned.reason);
+    const workflow = event.kind === 'leave_start' ? 'offboarding' : 'onboarding';
+    return this.acceptAndQueue(event, entry, workflow, exitInput(event, planned));
+  }
+
+  /** Accepts the event, queues its run, and answers with the plan summary. */
+  private acceptAndQueue(
+    event: HrEvent,
+    entry: EventLogEntry,
+    workflow: Queued['workflow'],
+    input: OnboardingInput,
+  ): DeliverEventResult {
     this.accept(event, entry);
-    this.queue.push({
-      entry,
-      workflow: event.kind === 'leave_start' ? 'offboarding' : 'onboarding',
-      input: { ...exitInput(event, planned), kind: event.kind === 'leave_start' ? 'leave_start' : 'leave_end' },
-    });
+    this.queue.push({ entry, workflow, input });
     return {
       outcome: 'accepted',
       eventId: event.eventId,
       workflowId: entry.workflowId,
-      plan: summarizePlan(planned.plan),
-      effectiveAt: planned.effectiveAt,
-      policyVersion: planned.plan.policyVersion,
+      plan: summarizePlan(input.plan),
+      effectiveAt: input.effectiveAt,
+      policyVersion: input.plan.policyVersion,
     };
   }
 
