@@ -18,7 +18,7 @@
  * Messages carry the system id, method, path (never the query), status, SCIM `scimType` and `detail`;
  * never the bearer token or a request body.
  */
-import axios from 'axios';
+import { requestText } from '../http';
 import { ConnectorError, type ConnectorErrorType } from '../identity';
 
 export type ScimMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -124,44 +124,22 @@ export async function scimRequest(config: ScimTransportConfig, request: ScimRequ
   if (request.body !== undefined) headers['Content-Type'] = 'application/scim+json';
   if (config.token !== undefined) headers.Authorization = `Bearer ${config.token}`;
 
-  let status: number;
-  let text: string;
+  const response = await requestText(systemId, what, {
+    method: request.method,
+    url: config.baseUrl.replace(/\/+$/, '') + request.path,
+    params,
+    headers,
+    body: request.body,
+    timeoutMs: config.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  });
+  const { status, text } = response;
   const errorHeaders: ErrorHeaders = {};
-  try {
-    const response = await axios.request<string>({
-      method: request.method,
-      url: config.baseUrl.replace(/\/+$/, '') + request.path,
-      params,
-      headers,
-      data: request.body === undefined ? undefined : JSON.stringify(request.body),
-      timeout: config.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      responseType: 'text',
-      transformResponse: [(data: unknown) => data],
-      validateStatus: () => true,
-      maxRedirects: 0,
-    });
-    status = response.status;
-    text = typeof response.data === 'string' ? response.data : '';
-    const header = (name: string): string | undefined => {
-      const value: unknown = response.headers[name];
-      return typeof value === 'string' ? value : undefined;
-    };
-    const retryAfter = header('retry-after');
-    const rateLimitRemaining = header('x-ratelimit-remaining');
-    const rateLimitReset = header('x-ratelimit-reset');
-    if (retryAfter !== undefined) errorHeaders.retryAfter = retryAfter;
-    if (rateLimitRemaining !== undefined) errorHeaders.rateLimitRemaining = rateLimitRemaining;
-    if (rateLimitReset !== undefined) errorHeaders.rateLimitReset = rateLimitReset;
-  } catch (err: unknown) {
-    // Only the error's code and message: an AxiosError also carries the request config (and so the token).
-    const code = axios.isAxiosError(err) ? err.code : undefined;
-    const message = err instanceof Error ? err.message : String(err);
-    const type: ConnectorErrorType =
-      code === 'ERR_INVALID_URL' || code === 'ERR_BAD_OPTION' || code === 'ERR_BAD_OPTION_VALUE'
-        ? 'invalid_request'
-        : 'transient';
-    throw new ConnectorError(type, `${what} failed: ${code ? `${code} ` : ''}${message}`, { systemId });
-  }
+  const retryAfter = response.header('retry-after');
+  const rateLimitRemaining = response.header('x-ratelimit-remaining');
+  const rateLimitReset = response.header('x-ratelimit-reset');
+  if (retryAfter !== undefined) errorHeaders.retryAfter = retryAfter;
+  if (rateLimitRemaining !== undefined) errorHeaders.rateLimitRemaining = rateLimitRemaining;
+  if (rateLimitReset !== undefined) errorHeaders.rateLimitReset = rateLimitReset;
 
   const parsed = parseJson(text);
   if (status >= 200 && status < 300) {

@@ -14,7 +14,7 @@
  * BambooHR puts its error detail in the `X-BambooHR-Error-Message` header; messages carry it, the system
  * id, method and path (never the query), but never the API key or a request body.
  */
-import axios from 'axios';
+import { requestText } from '../../http';
 import { ConnectorError, type ConnectorErrorType } from '../../identity';
 import { parseRetryAfter } from '../../scim/transport';
 
@@ -68,41 +68,17 @@ export async function bambooRequest(config: BambooTransportConfig, request: Bamb
   };
   if (request.body !== undefined) headers['Content-Type'] = 'application/json';
 
-  let status: number;
-  let text: string;
-  let retryAfter: string | undefined;
-  let errorMessage: string | undefined;
-  try {
-    const response = await axios.request<string>({
-      method: request.method,
-      url: config.baseUrl.replace(/\/+$/, '') + request.path,
-      params,
-      headers,
-      data: request.body === undefined ? undefined : JSON.stringify(request.body),
-      timeout: config.timeoutMs ?? BAMBOO_DEFAULT_TIMEOUT_MS,
-      responseType: 'text',
-      transformResponse: [(data: unknown) => data],
-      validateStatus: () => true,
-      maxRedirects: 0,
-    });
-    status = response.status;
-    text = typeof response.data === 'string' ? response.data : '';
-    const header = (name: string): string | undefined => {
-      const value: unknown = response.headers[name];
-      return typeof value === 'string' ? value : undefined;
-    };
-    retryAfter = header('retry-after');
-    errorMessage = header('x-bamboohr-error-message');
-  } catch (err: unknown) {
-    // Only the error's code and message: an AxiosError also carries the request config (and so the key).
-    const code = axios.isAxiosError(err) ? err.code : undefined;
-    const message = err instanceof Error ? err.message : String(err);
-    const type: ConnectorErrorType =
-      code === 'ERR_INVALID_URL' || code === 'ERR_BAD_OPTION' || code === 'ERR_BAD_OPTION_VALUE'
-        ? 'invalid_request'
-        : 'transient';
-    throw new ConnectorError(type, `${what} failed: ${code ? `${code} ` : ''}${message}`, { systemId });
-  }
+  const response = await requestText(systemId, what, {
+    method: request.method,
+    url: config.baseUrl.replace(/\/+$/, '') + request.path,
+    params,
+    headers,
+    body: request.body,
+    timeoutMs: config.timeoutMs ?? BAMBOO_DEFAULT_TIMEOUT_MS,
+  });
+  const { status, text } = response;
+  const retryAfter = response.header('retry-after');
+  const errorMessage = response.header('x-bamboohr-error-message');
 
   if (status >= 200 && status < 300) {
     if (text.trim() === '') return { status, body: undefined };

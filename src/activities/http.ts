@@ -1,0 +1,59 @@
+/**
+ * The HTTP exchange every JSON connector shares: one axios call that never throws on a status, never follows
+ * redirects, and turns network failures into classified `ConnectorError`s without leaking the request (an
+ * AxiosError carries the config, and so the credentials). Each connector's transport maps statuses itself.
+ */
+import axios from 'axios';
+import type { ConnectorErrorType } from './identity';
+import { ConnectorError } from './identity';
+
+export interface HttpTextRequest {
+  method: string;
+  url: string;
+  params?: Record<string, string>;
+  headers: Record<string, string>;
+  /** Sent as JSON when given. */
+  body?: unknown;
+  timeoutMs: number;
+}
+
+export interface HttpTextResponse {
+  status: number;
+  text: string;
+  header(name: string): string | undefined;
+}
+
+/** `what` names the call in error messages, e.g. "okta: GET /Users". */
+export async function requestText(systemId: string, what: string, r: HttpTextRequest): Promise<HttpTextResponse> {
+  try {
+    const response = await axios.request<string>({
+      method: r.method,
+      url: r.url,
+      params: r.params,
+      headers: r.headers,
+      data: r.body === undefined ? undefined : JSON.stringify(r.body),
+      timeout: r.timeoutMs,
+      responseType: 'text',
+      transformResponse: [(data: unknown) => data],
+      validateStatus: () => true,
+      maxRedirects: 0,
+    });
+    return {
+      status: response.status,
+      text: typeof response.data === 'string' ? response.data : '',
+      header: (name) => {
+        const value: unknown = response.headers[name];
+        return typeof value === 'string' ? value : undefined;
+      },
+    };
+  } catch (err: unknown) {
+    // Only the error's code and message: never the request config.
+    const code = axios.isAxiosError(err) ? err.code : undefined;
+    const message = err instanceof Error ? err.message : String(err);
+    const type: ConnectorErrorType =
+      code === 'ERR_INVALID_URL' || code === 'ERR_BAD_OPTION' || code === 'ERR_BAD_OPTION_VALUE'
+        ? 'invalid_request'
+        : 'transient';
+    throw new ConnectorError(type, `${what} failed: ${code ? `${code} ` : ''}${message}`, { systemId });
+  }
+}
