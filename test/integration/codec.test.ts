@@ -25,6 +25,7 @@ import type { OnboardingStatus } from '../../src/workflows/onboarding/messages';
 import type { onboardingWorkflow } from '../../src/workflows/onboarding/onboarding';
 import { instantFromNow, makeRecord } from '../helpers/records';
 import { connectNative, devServer, uniqueTaskQueue, workflowBundle } from '../helpers/temporal';
+import { resultWhenStarted } from '../helpers/wait';
 
 type History = temporal.api.history.v1.IHistory;
 type Stop = () => Promise<unknown>;
@@ -177,7 +178,9 @@ describe('payload encryption on a real Temporal server', function () {
     });
     assert.equal(answer.outcome, 'accepted', JSON.stringify(answer));
     childId = eventWorkflowId(record.hrId, 'hire', eventId);
-    const final: OnboardingStatus = await codecClient.workflow.getHandle<typeof onboardingWorkflow>(childId).result();
+    const final: OnboardingStatus = await resultWhenStarted(
+      codecClient.workflow.getHandle<typeof onboardingWorkflow>(childId),
+    );
     assert.equal(final.stage, 'completed', JSON.stringify(final));
     histories = new Map();
     for (const id of [employeeWorkflowId(record.hrId), childId]) histories.set(id, await rawHistory(connection, id));

@@ -9,7 +9,7 @@ import { instantFromNow, makeRecord } from '../helpers/records';
 import { workflowBundle } from '../helpers/temporal';
 import type { TenureHarness } from '../helpers/tenure';
 import { startTenure } from '../helpers/tenure';
-import { waitFor } from '../helpers/wait';
+import { resultWhenStarted, waitFor } from '../helpers/wait';
 
 /** The connector timeout every system gets in this suite (the policy's `connector.timeoutMs`). */
 const CONNECTOR_TIMEOUT_MS = 1_000;
@@ -52,7 +52,7 @@ describe('connector faults through real workflows: one account per person, no lo
     const child = t.client.workflow.getHandle<typeof onboardingWorkflow>(eventWorkflowId(record.hrId, 'hire', eventId));
     // The entity starts the child after it answered: wait until it exists.
     await waitFor(async () => Boolean(await child.describe()), 20_000, 'the onboarding run to start');
-    const final = await child.result();
+    const final = await resultWhenStarted(child);
     // And the entity records the run as done once it sees the child finish.
     const entity = t.client.workflow.getHandle(employeeWorkflowId(record.hrId));
     await waitFor(

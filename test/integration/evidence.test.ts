@@ -7,6 +7,7 @@ import { sdkLogLines } from '../helpers/root-hooks';
 import { workflowBundle } from '../helpers/temporal';
 import type { TenureHarness } from '../helpers/tenure';
 import { startTenure } from '../helpers/tenure';
+import { resultWhenStarted } from '../helpers/wait';
 
 async function all(it: AsyncIterable<EvidenceRecord>): Promise<EvidenceRecord[]> {
   const out: EvidenceRecord[] = [];
@@ -49,7 +50,7 @@ describe('evidence: a full hire writes one record per step and logs no personal 
     assert.equal(refused.outcome, 'refused');
 
     const child = t.client.workflow.getHandle<typeof onboardingWorkflow>(eventWorkflowId(record.hrId, 'hire', eventId));
-    const final = await child.result();
+    const final = await resultWhenStarted(child);
     assert.equal(final.stage, 'completed');
 
     const mine = await all(t.audit.stream({ hrId: record.hrId }));
