@@ -259,4 +259,41 @@ describe('leaver: exits disable the identity provider first, then every system, 
     );
     assert.ok(accounts(record.hrId).every((u) => u.active));
   });
+
+  it('a moved hire date re-arms the waiting onboarding; a date moved into the past runs at once, flagged late', async () => {
+    const record = makeRecord({ hireDate: '2031-02-03' });
+    const eventId = `hire-${record.hrId}`;
+    const a = await t.tenure.sendEvent({ eventId, kind: 'hire', record });
+    assert.equal(a.outcome, 'accepted');
+    const run = t.client.workflow.getHandle<typeof offboardingWorkflow>(eventWorkflowId(record.hrId, 'hire', eventId));
+    await waitFor(async () => (await run.query(onboardingStatusQuery)).stage === 'waiting_pre_provision');
+
+    const later = await t.tenure.sendEvent({
+      eventId: `move1-${record.hrId}`,
+      kind: 'change',
+      record: { ...record, hireDate: '2031-03-03', sourceUpdatedAt: new Date().toISOString() },
+    });
+    assert.equal(later.outcome, 'accepted', JSON.stringify(later));
+    await waitFor(async () => (await run.query(onboardingStatusQuery)).effectiveAt.startsWith('2031-03-03'));
+    assert.equal(accounts(record.hrId).length, 0, 'still waiting: nothing provisioned');
+
+    const past = await t.tenure.sendEvent({
+      eventId: `move2-${record.hrId}`,
+      kind: 'change',
+      record: { ...record, hireDate: '2025-01-06', sourceUpdatedAt: new Date().toISOString() },
+    });
+    assert.equal(past.outcome, 'accepted', JSON.stringify(past));
+    const final = await run.result();
+    assert.equal(final.stage, 'completed');
+    assert.equal(final.late, true);
+    assert.ok(accounts(record.hrId).length === 2 && accounts(record.hrId).every((u) => u.active));
+
+    const title = await t.tenure.sendEvent({
+      eventId: `title-${record.hrId}`,
+      kind: 'change',
+      record: { ...record, hireDate: '2025-01-06', title: 'Principal', sourceUpdatedAt: new Date().toISOString() },
+    });
+    assert.equal(title.outcome, 'refused');
+    assert.match(title.outcome === 'refused' ? title.message : '', /movers are not supported/);
+  });
 });

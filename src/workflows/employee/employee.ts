@@ -5,6 +5,7 @@ import {
   condition,
   continueAsNew,
   executeChild,
+  getExternalWorkflowHandle,
   log,
   proxyLocalActivities,
   setHandler,
@@ -17,6 +18,7 @@ import type { Plan } from '../../domain/plan';
 import { summarizePlan } from '../../domain/plan';
 import { DEPARTMENT, EFFECTIVE_AT, EMPLOYEE_ID, EVENT_KIND, STAGE } from '../search-attributes';
 import { offboardingWorkflow, onboardingWorkflow } from '../onboarding/onboarding';
+import { rescheduleSignal } from '../onboarding/messages';
 import type { OnboardingInput } from '../onboarding/messages';
 import type {
   DeliverEventResult,
@@ -134,8 +136,8 @@ class Employee {
       case 'leave_start':
       case 'leave_end':
         return this.leave(event, entry, reject);
-      default:
-        return reject(`Tenure does not handle "${event.kind}" events yet`);
+      case 'change':
+        return this.change(event, entry, reject);
     }
   }
 
@@ -245,6 +247,44 @@ class Employee {
     if (!planned.ok) return reject(planned.reason);
     const workflow = event.kind === 'leave_start' ? 'offboarding' : 'onboarding';
     return this.acceptAndQueue(event, entry, workflow, exitInput(event, planned));
+  }
+
+  /**
+   * A change of record. A moved hire date re-arms the waiting onboarding's timer (a date already past takes
+   * effect at once, flagged late). Other changes (movers) are not handled yet and say so.
+   */
+  private async change(event: HrEvent, entry: EventLogEntry, reject: Reject): Promise<DeliverEventResult> {
+    const previous = this.state.record;
+    const waiting = this.currentEntry?.state === 'running' && this.currentEntry.kind !== 'termination';
+    const queuedHire = this.queue.find((q) => q.workflow === 'onboarding');
+    if (!previous || event.record.hireDate === previous.hireDate) {
+      return reject('Tenure does not handle changes other than a moved hire date yet (movers are not supported)');
+    }
+    if (!waiting && !queuedHire) return reject('the hire already took effect; its date can no longer move');
+    const planned = await planEvent({ event });
+    if (!planned.ok) return reject(planned.reason);
+    const target = queuedHire?.input ?? undefined;
+    const r = { effectiveAt: planned.effectiveAt, preProvisionAt: planned.preProvisionAt };
+    if (target) {
+      target.effectiveAt = r.effectiveAt;
+      target.preProvisionAt = r.preProvisionAt;
+      target.record = event.record;
+    } else if (this.current) {
+      await getExternalWorkflowHandle(this.current).signal(rescheduleSignal, r);
+    }
+    entry.outcome = 'accepted';
+    entry.state = 'done';
+    entry.workflowId = target ? queuedHire?.entry.workflowId : this.current;
+    this.state.record = event.record;
+    this.state.lastSourceUpdatedAt = event.record.sourceUpdatedAt;
+    return {
+      outcome: 'accepted',
+      eventId: event.eventId,
+      reason: `hire date moved from ${previous.hireDate} to ${event.record.hireDate}`,
+      workflowId: entry.workflowId,
+      effectiveAt: r.effectiveAt,
+      preProvisionAt: r.preProvisionAt,
+    };
   }
 
   /** Accepts the event, queues its run, and answers with the plan summary. */

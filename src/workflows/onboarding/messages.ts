@@ -1,4 +1,4 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { EmployeeRecord } from '../../domain/employee';
 import type { Phase, Plan, StepAction } from '../../domain/plan';
 
@@ -76,3 +76,8 @@ export const rescheduleUpdate = defineUpdate<OnboardingStatus, [RescheduleInput]
 export const retryStepUpdate = defineUpdate<OnboardingStatus, [RetryStepInput]>('retryStep');
 /** Re-plans a run that has not started any step with the policy the worker runs now. */
 export const adoptCurrentPolicyUpdate = defineUpdate<OnboardingStatus, []>('adoptCurrentPolicy');
+/**
+ * The same move, sent by the person's entity workflow when HR changes a date (a workflow cannot await another's
+ * Update): applied while the run is still waiting, ignored (and logged) once activation has started.
+ */
+export const rescheduleSignal = defineSignal<[RescheduleInput]>('rescheduleSignal');

@@ -23,7 +23,13 @@ import type {
   RetryStepInput,
   StepStatus,
 } from './messages';
-import { adoptCurrentPolicyUpdate, onboardingStatusQuery, rescheduleUpdate, retryStepUpdate } from './messages';
+import {
+  adoptCurrentPolicyUpdate,
+  onboardingStatusQuery,
+  rescheduleSignal,
+  rescheduleUpdate,
+  retryStepUpdate,
+} from './messages';
 
 /** One attempt may take a minute; a system that stays down for a day turns the step into an exception. */
 const acts = proxyActivities<TenureActivities>({
@@ -74,6 +80,14 @@ async function runLifecycle(input: OnboardingInput): Promise<OnboardingStatus> {
   setHandler(onboardingStatusQuery, () => run.status);
   setHandler(rescheduleUpdate, (r: RescheduleInput) => run.reschedule(r), {
     validator: (r: RescheduleInput) => run.validateReschedule(r),
+  });
+  setHandler(rescheduleSignal, (r: RescheduleInput) => {
+    try {
+      run.validateReschedule(r);
+      run.reschedule(r);
+    } catch (err) {
+      log.warn('reschedule ignored', { reason: err instanceof Error ? err.message : String(err) });
+    }
   });
   setHandler(retryStepUpdate, (r: RetryStepInput) => run.retry(r.stepId), {
     validator: (r: RetryStepInput) => run.validateRetry(r.stepId),
@@ -178,9 +192,6 @@ class Onboarding {
   }
 
   validateReschedule(r: RescheduleInput): void {
-    if (this.stepsStarted && r.preProvisionAt !== undefined) {
-      throw ApplicationFailure.nonRetryable('pre-provisioning has started; only the activation instant can move');
-    }
     if (this.activationReached) {
       throw ApplicationFailure.nonRetryable(`onboarding is ${this.status.stage}; it can no longer be rescheduled`);
     }
@@ -193,7 +204,9 @@ class Onboarding {
 
   reschedule(r: RescheduleInput): OnboardingStatus {
     this.status.effectiveAt = r.effectiveAt;
-    if (r.preProvisionAt !== undefined) this.status.preProvisionAt = r.preProvisionAt;
+    if (r.preProvisionAt !== undefined && !this.stepsStarted) this.status.preProvisionAt = r.preProvisionAt;
+    // A date moved into the past takes effect at once, and the run says it was late.
+    if (Date.parse(r.effectiveAt) < Date.now()) this.status.late = true;
     this.rearmed = true;
     return this.status;
   }
