@@ -67,6 +67,15 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
       log.error({ key: e.key, err: (err as Error).message }, 'audit write failed');
     }
   };
+  /** Both signed endpoints: the shared secret over `<timestamp>.<raw body>`, within the time window. */
+  const verifySigned = (req: express.Request, rawBody: Buffer) =>
+    verifyTenureWebhook({
+      secret: opts.webhookSecret,
+      timestamp: req.get(TENURE_TIMESTAMP_HEADER),
+      signature: req.get(TENURE_SIGNATURE_HEADER),
+      rawBody,
+      nowSeconds: Math.floor(now() / 1000),
+    });
   const app = express();
   app.disable('x-powered-by');
 
@@ -79,13 +88,7 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
   /** Dry run for integrators: the plan a signed hire record would run under the served policy. Runs nothing. */
   app.post(PLAN_PATH, express.raw({ type: () => true, limit: opts.bodyLimit ?? '256kb' }), (req, res) => {
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const verified = verifyTenureWebhook({
-      secret: opts.webhookSecret,
-      timestamp: req.get(TENURE_TIMESTAMP_HEADER),
-      signature: req.get(TENURE_SIGNATURE_HEADER),
-      rawBody,
-      nowSeconds: Math.floor(now() / 1000),
-    });
+    const verified = verifySigned(req, rawBody);
     if (!verified.ok) return void res.status(401).json({ error: 'bad_signature', message: verified.reason });
     if (!opts.policy) {
       return void res.status(501).json({ error: 'no_policy', message: 'this intake server has no policy loaded' });
@@ -133,13 +136,7 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
         res.status(r.status).json({ ...r, requestId });
       };
       const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const verified = verifyTenureWebhook({
-        secret: opts.webhookSecret,
-        timestamp: req.get(TENURE_TIMESTAMP_HEADER),
-        signature: req.get(TENURE_SIGNATURE_HEADER),
-        rawBody,
-        nowSeconds: Math.floor(now() / 1000),
-      });
+      const verified = verifySigned(req, rawBody);
       if (!verified.ok) return refuse({ status: 401, error: 'bad_signature', message: verified.reason });
 
       let body: unknown;

@@ -6,12 +6,11 @@ import {
   currentUpdateInfo,
   isCancellation,
   log,
-  proxyActivities,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { PeopleActivities } from '../../activities/slack/activities';
+import { MIN_REMINDER_MS, notify, record } from '../people-activities';
 import { EMPLOYEE_ID, STAGE, WAITING_ON } from '../search-attributes';
 import type {
   ApprovalInput,
@@ -24,22 +23,6 @@ import type {
 } from './messages';
 import { approvalStatusQuery, decideUpdate } from './messages';
 
-/** Messages and reminders: worth retrying for an hour; a reminder that cannot be sent must not hold up the wait. */
-const notify = proxyActivities<PeopleActivities>({
-  startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '1 hour',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
-
-/** The outcome's evidence: retried for a day. */
-const record = proxyActivities<PeopleActivities>({
-  startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '1 day',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
-
-/** The shortest reminder interval accepted, so a bad input cannot spin. */
-export const MIN_REMINDER_MS = 1000;
 /** Levels are decided in sequence; Slack block ids carry the level as one digit. */
 export const MAX_LEVELS = 9;
 const MAX_REASON = 500;

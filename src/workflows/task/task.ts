@@ -12,21 +12,10 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { PeopleActivities, VerifyManualTaskResult } from '../../activities/slack/activities';
+import { MIN_REMINDER_MS, notify, record } from '../people-activities';
 import { EMPLOYEE_ID, STAGE, WAITING_ON } from '../search-attributes';
 import type { ManualTaskInput, ManualTaskStatus, SlackMessageRef, TaskCompletion } from './messages';
 import { completeTaskUpdate, taskStatusQuery } from './messages';
-
-const notify = proxyActivities<PeopleActivities>({
-  startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '1 hour',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
-
-const record = proxyActivities<PeopleActivities>({
-  startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '1 day',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
 
 /** Somebody is waiting for the answer: a read that does not succeed within two minutes counts as not done. */
 const verifier = proxyActivities<PeopleActivities>({
@@ -35,7 +24,6 @@ const verifier = proxyActivities<PeopleActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds' },
 });
 
-export const MIN_REMINDER_MS = 1000;
 const MAX_NOTE = 500;
 
 /**
