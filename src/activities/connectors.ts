@@ -29,6 +29,18 @@ export function buildConnectors(policy: Policy, env: NodeJS.ProcessEnv = process
         timeoutMs: c.timeoutMs,
         dialect: c.dialect,
         ...(c.patchStyle ? { patchStyle: c.patchStyle } : {}),
+        ...(c.sessions
+          ? {
+              sessions: {
+                api: c.sessions.api,
+                baseUrl: c.sessions.baseUrl,
+                // Its own token when named, else the SCIM token.
+                token: c.sessions.tokenEnv
+                  ? secret(env, c.sessions.tokenEnv, `system "${sys.id}" (its sessions API token)`)
+                  : token,
+              },
+            }
+          : {}),
       }),
     );
   }

@@ -15,6 +15,8 @@ export interface AccountSpec {
   email?: string;
   title?: string;
   department?: string;
+  /** The system's id for the manager's account (SCIM enterprise `manager.value`), when they have one there. */
+  managerId?: string;
   active: boolean;
 }
 
@@ -50,6 +52,13 @@ export interface GroupCapable {
   removeFromGroup(group: string, accountId: string): Promise<GroupMembershipOutcome>;
 }
 
+/** What a session revocation did. `not_supported`: the system has no API for it (plain SCIM has none). */
+export interface SessionRevocation {
+  outcome: 'revoked' | 'not_supported';
+  /** What was called, or why nothing could be: recorded in the evidence. */
+  detail: string;
+}
+
 /** The connector contract for identity systems (identity provider and SCIM-capable apps). */
 export interface IdentityConnector extends Partial<GroupCapable> {
   readonly systemId: string;
@@ -68,6 +77,11 @@ export interface IdentityConnector extends Partial<GroupCapable> {
   delete(accountId: string): Promise<void>;
   /** Every account, paging as the system requires. */
   listAccounts(): AsyncIterable<Account>;
+  /**
+   * Ends the account's sign-in sessions (and refresh tokens) through the vendor's own API; idempotent. Absent, or
+   * answering `not_supported`, where the system has no such API.
+   */
+  revokeSessions?(accountId: string): Promise<SessionRevocation>;
 }
 
 /** True when the connector can change group membership. */

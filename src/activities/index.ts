@@ -8,6 +8,8 @@ import { stepIdempotencyKey } from '../domain/ids';
 import { workEmailCandidate } from '../domain/naming';
 import type { HirePlanResult } from '../domain/plan-event';
 import { planHireEvent } from '../domain/plan-event';
+import type { ChangePlanResult } from '../domain/plan-change';
+import { planChange } from '../domain/plan-change';
 import type { ExitPlanResult } from '../domain/plan-exit';
 import { planExit, planReturn } from '../domain/plan-exit';
 import { identityProvider } from '../domain/policy';
@@ -46,6 +48,12 @@ export interface PlanEventInput {
 
 export type PlanEventResult = HirePlanResult;
 
+export interface PlanChangeInput {
+  /** The record as Tenure last accepted it. */
+  previous: EmployeeRecord;
+  event: HrEvent;
+}
+
 /** One step of a run, as the workflow hands it to its activity. */
 export interface StepInput {
   stepId: string;
@@ -58,6 +66,8 @@ export interface StepInput {
   /** The system's account id, when an earlier step created it. */
   accountId?: string;
   policyVersion: string;
+  /** The run's instant had already passed when it started (a back-dated event): the evidence says so. */
+  late?: boolean;
 }
 
 export interface StepResult {
@@ -110,6 +120,7 @@ export function createActivities(deps: ActivityDeps) {
         detail: {
           ...(result.accountId ? { accountId: result.accountId } : {}),
           policyVersion: input.policyVersion,
+          ...(input.late ? { late: true } : {}),
           ...detail,
         },
         ...(readBack ? { readBack } : {}),
@@ -166,6 +177,11 @@ export function createActivities(deps: ActivityDeps) {
       return Promise.resolve(planHireEvent(event.record, policy, version));
     },
 
+    /** The mover plan: grants now, revocations after the grace period (a local activity of the entity). */
+    planChangeEvent({ previous, event }: PlanChangeInput): Promise<ChangePlanResult> {
+      return Promise.resolve(planChange(previous, event.record, policy, version, event.receivedAt));
+    },
+
     /** The exit plan and instant for a termination or a cancelled hire (a local activity of the entity). */
     planExitEvent({ event }: PlanEventInput): Promise<ExitPlanResult> {
       if (event.kind === 'leave_end') {
@@ -181,13 +197,13 @@ export function createActivities(deps: ActivityDeps) {
      */
     allocateWorkEmail(input: StepInput): Promise<StepResult> {
       return step(input, 'allocate_work_email', async () => {
-        const naming = policy.naming;
-        if (!naming) throw ApplicationFailure.nonRetryable('the policy has no naming convention', 'config');
         const idp = connector(idpId);
         const own = await idp.findByHrKey(input.record.hrId);
         if (own) {
           return { result: { outcome: 'adopted', workEmail: own.userName, at: new Date().toISOString() } };
         }
+        const naming = policy.naming;
+        if (!naming) throw ApplicationFailure.nonRetryable('the policy has no naming convention', 'config');
         const r = input.record;
         const first = r.preferredFirstName ?? r.legalFirstName;
         const last = r.preferredLastName ?? r.legalLastName;
@@ -325,6 +341,126 @@ export function createActivities(deps: ActivityDeps) {
         return {
           result: { outcome: account ? 'deleted' : 'no_account', accountId: account?.id, at: new Date().toISOString() },
           readBack: back ? { found: true, accountId: back.id, active: back.active } : { found: false },
+        };
+      });
+    },
+
+    /**
+     * A mover: brings title, department, name and manager (the manager's account in the same system) up to date in
+     * one system, keeping the account as active as it is, and reads it back.
+     */
+    updateAccount(input: StepInput): Promise<StepResult> {
+      return step(input, 'update_account', async () => {
+        const c = connector(input.systemId);
+        const account = await c.findByHrKey(input.record.hrId, input.workEmail ?? input.record.workEmail);
+        if (!account) throw ApplicationFailure.nonRetryable('no account to update in this system', 'not_found');
+        const managerHrId = input.record.managerHrId;
+        const manager = managerHrId ? await c.findByHrKey(managerHrId) : undefined;
+        const name = displayName(input.record);
+        const { outcome } = await c.ensureAccount({
+          hrId: input.record.hrId,
+          userName: account.userName,
+          givenName: name.givenName,
+          familyName: name.familyName,
+          title: input.record.title,
+          department: input.record.department,
+          ...(manager ? { managerId: manager.id } : {}),
+          active: account.active,
+        });
+        const back = await readBack(c, input.record.hrId, account.userName, account.active);
+        return {
+          result: {
+            outcome: outcome === 'adopted' ? 'unchanged' : 'updated',
+            accountId: account.id,
+            at: new Date().toISOString(),
+          },
+          detail: { fields: ['title', 'department', 'name', ...(manager ? ['manager'] : [])] },
+          readBack: { found: true, accountId: back.id, active: back.active },
+        };
+      });
+    },
+
+    /** A mover after the grace period: leaves the groups the new role does not get; not a member counts as done. */
+    removeGroups(input: StepInput): Promise<StepResult> {
+      return step(input, 'remove_groups', async () => {
+        const c = connector(input.systemId);
+        if (!isGroupCapable(c)) {
+          throw ApplicationFailure.nonRetryable(`system "${input.systemId}" does not support groups`, 'config');
+        }
+        const account = await c.findByHrKey(input.record.hrId, input.workEmail ?? input.record.workEmail);
+        if (!account) {
+          return { result: { outcome: 'no_account', at: new Date().toISOString() }, readBack: { found: false } };
+        }
+        const outcomes: Record<string, string> = {};
+        for (const g of input.groups ?? []) outcomes[g] = (await c.removeFromGroup(g, account.id)).outcome;
+        return {
+          result: { outcome: 'removed', accountId: account.id, at: new Date().toISOString() },
+          detail: { groups: outcomes },
+        };
+      });
+    },
+
+    /**
+     * Ends the leaver's sign-in sessions at the identity provider through its vendor API. A system without one says
+     * so in the evidence (`not_supported`): the disabled account stops new sign-ins, open sessions end when they expire.
+     */
+    revokeSessions(input: StepInput): Promise<StepResult> {
+      return step(input, 'revoke_sessions', async () => {
+        const c = connector(input.systemId);
+        const account = await c.findByHrKey(input.record.hrId, input.workEmail ?? input.record.workEmail);
+        if (!account) {
+          return { result: { outcome: 'no_account', at: new Date().toISOString() }, readBack: { found: false } };
+        }
+        const r = c.revokeSessions
+          ? await c.revokeSessions(account.id)
+          : { outcome: 'not_supported' as const, detail: `${c.systemId}: the connector has no sessions API` };
+        return {
+          result: { outcome: r.outcome, accountId: account.id, at: new Date().toISOString() },
+          detail: { sessions: r.detail },
+        };
+      });
+    },
+
+    /**
+     * Frees the leaver's licence seat: out of the licence group when the policy names one (read back), otherwise the
+     * seat goes with the disabled account, and the read-back shows that account inactive or gone.
+     */
+    reclaimLicence(input: StepInput): Promise<StepResult> {
+      return step(input, 'reclaim_licence', async () => {
+        const c = connector(input.systemId);
+        const sys = policy.systems.find((s) => s.id === input.systemId);
+        const licence = input.licence ?? sys?.licence;
+        const account = await c.findByHrKey(input.record.hrId, input.workEmail ?? input.record.workEmail);
+        if (!account) {
+          return {
+            result: { outcome: 'no_account', at: new Date().toISOString() },
+            detail: { licence },
+            readBack: { found: false },
+          };
+        }
+        if (sys?.licenceGroup) {
+          if (!isGroupCapable(c)) {
+            throw ApplicationFailure.nonRetryable(`system "${input.systemId}" does not support groups`, 'config');
+          }
+          const r = await c.removeFromGroup(sys.licenceGroup, account.id);
+          return {
+            result: { outcome: 'reclaimed', accountId: account.id, at: new Date().toISOString() },
+            detail: {
+              licence,
+              group: sys.licenceGroup,
+              membership: r.outcome === 'changed' ? 'removed' : 'not_member',
+            },
+          };
+        }
+        if (account.active) {
+          throw new ConnectorError('transient', `account ${account.id} is still active; its seat is not free yet`, {
+            systemId: c.systemId,
+          });
+        }
+        return {
+          result: { outcome: 'released_with_account', accountId: account.id, at: new Date().toISOString() },
+          detail: { licence },
+          readBack: { found: true, accountId: account.id, active: account.active },
         };
       });
     },

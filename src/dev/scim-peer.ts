@@ -8,6 +8,10 @@
  * With `vendor`, a peer behaves like that vendor's SCIM service where it differs from RFC 7644, and rejects
  * what that vendor rejects (see {@link ScimVendor} and docs/connectors.md).
  *
+ * Every peer also stands in for the two vendor sessions APIs Tenure calls for leavers (SCIM has none), outside
+ * the SCIM base: Okta's `DELETE /api/v1/users/{id}/sessions` and Microsoft Graph's
+ * `POST /v1.0/users/{id}/revokeSignInSessions`, over this peer's users (see {@link ScimPeer.openSession}).
+ *
  * Also a CLI: `node -r tsx/cjs src/dev/scim-peer.ts --port 7301 --name idp [--token T] [--host H] [--vendor V]`.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
@@ -102,7 +106,10 @@ export interface ScimRequestLogEntry {
   body?: unknown;
 }
 
-/** Which requests a fault applies to. Paths are relative to the SCIM base, e.g. `/Users`. */
+/**
+ * Which requests a fault applies to. Paths are relative to the SCIM base, e.g. `/Users`; for the sessions
+ * stand-ins they are the full path, e.g. `/api/v1/users/<id>/sessions` (only `next` status faults apply there).
+ */
 export interface FaultMatch {
   /** HTTP method, case-insensitive; default: any. */
   method?: string;
@@ -141,6 +148,20 @@ export interface FaultInjector {
   readonly pending: number;
 }
 
+/** One successful call to a sessions stand-in. */
+export interface SessionRevocationRecord {
+  /** The SCIM id of the user whose sessions were revoked. */
+  userId: string;
+  /** `clock()` when the call was answered. */
+  at: number;
+  /** Which stand-in was called: Okta's Users API or Microsoft Graph. */
+  api: 'okta' | 'entra';
+  /** How many sessions were active before the call (0 for a repeated call). */
+  ended: number;
+  /** Okta only: whether `oauthTokens=true` asked for OAuth/OIDC tokens to be revoked too. */
+  oauthTokens?: boolean;
+}
+
 export interface ScimPeer {
   /** Base URL ending in `/scim/v2`. */
   readonly url: string;
@@ -156,6 +177,15 @@ export interface ScimPeer {
   createGroup(displayName: string, memberIds?: string[]): string;
   /** A group's member ids, or `undefined` when there is no such group. */
   groupMembers(groupId: string): string[] | undefined;
+  /**
+   * Test helper: the user signs in, opening one more session. Throws when the user does not exist in this
+   * peer or is inactive (an inactive user cannot sign in).
+   */
+  openSession(userId: string): void;
+  /** The user's open sessions; 0 for a user that has none or does not exist. */
+  activeSessions(userId: string): number;
+  /** Every successful call to a sessions stand-in, oldest first. Each sets the user's open sessions to 0. */
+  sessionRevocations(): SessionRevocationRecord[];
   close(): Promise<void>;
 }
 
@@ -508,9 +538,33 @@ function sendScimError(res: Response, status: number, detail: string, scimType?:
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {
-  const expected = Buffer.from(`Bearer ${token}`);
+  return authorizationIs(header, 'Bearer', token);
+}
+
+/** True when the Authorization header is exactly `<scheme> <token>` (timing-safe). */
+function authorizationIs(header: string | undefined, scheme: string, token: string): boolean {
+  const expected = Buffer.from(`${scheme} ${token}`);
   const actual = Buffer.from(header ?? '');
   return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Vendor sessions APIs (stand-ins)
+
+/** Okta's error body: `errorCode`, `errorSummary`, `errorLink`, `errorId`, `errorCauses`. */
+function sendOktaError(res: Response, status: number, errorCode: string, errorSummary: string): void {
+  res.status(status).json({
+    errorCode,
+    errorSummary,
+    errorLink: errorCode,
+    errorId: `oae${randomUUID().replace(/-/g, '').slice(0, 19)}`,
+    errorCauses: [],
+  });
+}
+
+/** Microsoft Graph's error body: `{ error: { code, message } }`. */
+function sendGraphError(res: Response, status: number, code: string, message: string): void {
+  res.status(status).json({ error: { code, message } });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -802,6 +856,72 @@ export async function startScimPeer(opts: ScimPeerOptions = {}): Promise<ScimPee
 
   app.use(BASE_PATH, router);
 
+  // Vendor sessions APIs, outside the SCIM base. Only status faults (`faults.next`) apply, on the full path.
+  const sessionCounts = new Map<string, number>();
+  const revocations: SessionRevocationRecord[] = [];
+  const revoke = (userId: string, api: 'okta' | 'entra', oauthTokens?: boolean): void => {
+    const record: SessionRevocationRecord = { userId, at: clock(), api, ended: sessionCounts.get(userId) ?? 0 };
+    if (oauthTokens !== undefined) record.oauthTokens = oauthTokens;
+    sessionCounts.set(userId, 0);
+    revocations.push(record);
+  };
+  const injected = (req: Request, res: Response, send: (status: number) => void): boolean => {
+    const fault = faults.take('status', req.method.toUpperCase(), req.path);
+    if (!fault) return false;
+    const { status, retryAfter, body, headers } = fault.spec;
+    if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+    for (const [header, value] of Object.entries(headers ?? {})) res.setHeader(header, value);
+    if (body !== undefined) res.status(status).json(body);
+    else send(status);
+    return true;
+  };
+
+  // Okta Users API, "Revoke all user sessions": 204, also for a user without sessions.
+  app.delete('/api/v1/users/:id/sessions', (req: Request<{ id: string }>, res) => {
+    const fault = injected(req, res, (status) =>
+      sendOktaError(res, status, 'E0000009', `Injected fault ${status} from SCIM peer '${name}'`),
+    );
+    if (fault) return;
+    if (token !== undefined && !authorizationIs(req.header('authorization'), 'SSWS', token)) {
+      sendOktaError(res, 401, 'E0000011', 'Invalid token provided');
+      return;
+    }
+    const { id } = req.params;
+    if (!store.users.has(id)) {
+      sendOktaError(res, 404, 'E0000007', `Not found: Resource not found: ${id} (User)`);
+      return;
+    }
+    const { oauthTokens } = req.query as Record<string, unknown>;
+    revoke(id, 'okta', typeof oauthTokens === 'string' && oauthTokens.toLowerCase() === 'true');
+    res.status(204).end();
+  });
+
+  // Microsoft Graph, user: revokeSignInSessions. Graph takes an id or a userPrincipalName; it documents 204
+  // but answers 200 {"value": true}, as this does.
+  app.post('/v1.0/users/:id/revokeSignInSessions', (req: Request<{ id: string }>, res) => {
+    const fault = injected(req, res, (status) =>
+      sendGraphError(res, status, 'serviceNotAvailable', `Injected fault ${status} from SCIM peer '${name}'`),
+    );
+    if (fault) return;
+    if (token !== undefined && !authorizationIs(req.header('authorization'), 'Bearer', token)) {
+      sendGraphError(res, 401, 'InvalidAuthenticationToken', 'Access token validation failure.');
+      return;
+    }
+    const { id } = req.params;
+    const user = store.users.get(id) ?? [...store.users.values()].find((u) => sameText(u.data.userName, id, false));
+    if (!user) {
+      sendGraphError(
+        res,
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+      );
+      return;
+    }
+    revoke(user.id, 'entra');
+    res.status(200).json({ '@odata.context': `${origin}/v1.0/$metadata#Edm.Boolean`, value: true });
+  });
+
   // SCIMMYRouters answers 5xx itself and then passes the error on; swallow it here (no stack traces
   // on stderr), and answer anything that slipped through as a SCIM error.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
@@ -845,6 +965,18 @@ export async function startScimPeer(opts: ScimPeerOptions = {}): Promise<ScimPee
       if (!group) return undefined;
       const members = Array.isArray(group.data.members) ? group.data.members : [];
       return members.flatMap((m) => (isObject(m) && typeof m.value === 'string' ? [m.value] : []));
+    },
+    openSession(userId: string): void {
+      const user = store.users.get(userId);
+      if (!user) throw new RangeError(`SCIM peer '${name}' has no user ${userId}`);
+      if (user.data.active === false) throw new RangeError(`user ${userId} is inactive and cannot sign in`);
+      sessionCounts.set(userId, (sessionCounts.get(userId) ?? 0) + 1);
+    },
+    activeSessions(userId: string): number {
+      return store.users.has(userId) ? (sessionCounts.get(userId) ?? 0) : 0;
+    },
+    sessionRevocations(): SessionRevocationRecord[] {
+      return revocations.map((r) => ({ ...r }));
     },
     users(): ScimUserRecord[] {
       return [...store.users.values()]

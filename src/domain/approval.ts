@@ -193,6 +193,7 @@ export interface PeopleSystem {
   owner?: string;
   approval?: ApprovalRule;
   connector: { type: string } | ManualConnectorSettings;
+  dataHandover?: { instructions: string };
 }
 
 /** The parts of a policy this module reads; `Policy` satisfies it. */
@@ -368,7 +369,7 @@ export function approvalWorkflowId(hrId: string, eventId: string, systemId: stri
   return `employee/${hrId}/approval/${eventId}/${systemId}`;
 }
 
-export type ManualTaskAction = 'create_account' | 'disable_account';
+export type ManualTaskAction = 'create_account' | 'disable_account' | 'transfer_data';
 
 /** The id people use for a manual task (`tenure task complete <taskId>`): `<hrId>/<eventId>/<systemId>/<action>`. */
 export function manualTaskId(hrId: string, eventId: string, systemId: string, action: ManualTaskAction): string {

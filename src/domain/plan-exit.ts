@@ -4,13 +4,23 @@ import type { Policy } from './policy';
 import { identityProvider } from './policy';
 import { localInstant } from './time';
 
-export type ExitPlanResult = { ok: true; plan: Plan; effectiveAt: string } | { ok: false; reason: string };
+export type ExitPlanResult =
+  | {
+      ok: true;
+      plan: Plan;
+      effectiveAt: string;
+      /** A termination under a policy with `timing.retention`: the accounts are deleted at `deleteAt`. */
+      retention?: { deleteAt: string; systems: string[]; idp: string };
+    }
+  | { ok: false; reason: string };
 
 /**
  * A leaver (or an undone hire): at the exit instant, disable the identity-provider account first (cuts federated
  * access), then every other system in parallel — every system in the catalog, not only those Tenure provisioned,
- * since accounts are found by HR key and email (shadow access) — then read them all back (`verify_exit`).
- * A cancelled hire also deletes what pre-provisioning created. Involuntary exits take effect at once.
+ * since accounts are found by HR key and email (shadow access); revoke the identity provider's sessions; reclaim
+ * licences; then read them all back (`verify_exit`). Systems with `dataHandover` ask the manager to accept the data
+ * and their owner to transfer it. A cancelled hire also deletes what pre-provisioning created. Involuntary exits take
+ * effect at once. With `timing.retention`, a termination's accounts are deleted later, in a run of their own.
  */
 export function planExit(
   record: EmployeeRecord,
@@ -27,16 +37,40 @@ export function planExit(
   }
   const idp = identityProvider(policy).id;
   const others = policy.systems.map((s) => s.id).filter((id) => id !== idp);
+  const cutIdp = `disable_account:${idp}`;
   const steps: PlanStep[] = [
-    { id: `disable_account:${idp}`, action: 'disable_account', phase: 'activation', systemId: idp, dependsOn: [] },
+    { id: cutIdp, action: 'disable_account', phase: 'activation', systemId: idp, dependsOn: [] },
     ...others.map((systemId): PlanStep => ({
       id: `disable_account:${systemId}`,
       action: 'disable_account',
       phase: 'activation',
       systemId,
-      dependsOn: [`disable_account:${idp}`],
+      dependsOn: [cutIdp],
     })),
   ];
+  // Sessions already open outlive a disabled account in many systems: end them once no new one can start.
+  if (kind !== 'cancel_hire') {
+    steps.push({
+      id: `revoke_sessions:${idp}`,
+      action: 'revoke_sessions',
+      phase: 'activation',
+      systemId: idp,
+      dependsOn: [cutIdp],
+    });
+  }
+  if (kind === 'termination') {
+    for (const s of policy.systems) {
+      if (!s.licence) continue;
+      steps.push({
+        id: `reclaim_licence:${s.id}`,
+        action: 'reclaim_licence',
+        phase: 'activation',
+        systemId: s.id,
+        dependsOn: [`disable_account:${s.id}`],
+        licence: s.licence,
+      });
+    }
+  }
   if (kind === 'cancel_hire') {
     for (const systemId of [...others, idp]) {
       steps.push({
@@ -58,7 +92,41 @@ export function planExit(
     phase: 'activation',
     dependsOn: steps.map((s) => s.id),
   });
-  return { ok: true, plan: { kind, policyVersion, playbooks: [], steps }, effectiveAt };
+  // The hand-over waits on people, so the read-back of every system does not wait for it.
+  if (kind === 'termination') {
+    for (const s of policy.systems) {
+      if (!s.dataHandover) continue;
+      steps.push({
+        id: `approve_handover:${s.id}`,
+        action: 'approve_handover',
+        phase: 'activation',
+        systemId: s.id,
+        dependsOn: [],
+      });
+      steps.push({
+        id: `transfer_data:${s.id}`,
+        action: 'transfer_data',
+        phase: 'activation',
+        systemId: s.id,
+        dependsOn: [`approve_handover:${s.id}`, `disable_account:${s.id}`],
+      });
+    }
+  }
+  const keep = policy.timing.retention;
+  const retention =
+    kind === 'termination' && keep !== undefined
+      ? {
+          deleteAt: new Date(Date.parse(effectiveAt) + keep).toISOString(),
+          systems: [...others, idp],
+          idp,
+        }
+      : undefined;
+  return {
+    ok: true,
+    plan: { kind, policyVersion, playbooks: [], steps },
+    effectiveAt,
+    ...(retention ? { retention } : {}),
+  };
 }
 
 /**

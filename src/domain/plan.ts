@@ -12,6 +12,18 @@ export type StepAction =
   | 'disable_account'
   | 'delete_account'
   | 'verify_exit'
+  /** A mover: title, department, manager and names brought up to date in a system they keep. */
+  | 'update_account'
+  /** A mover, after the grace period: leaves groups the new role does not get. */
+  | 'remove_groups'
+  /** A leaver: ends sign-in sessions at the identity provider (a vendor API; plain SCIM has none). */
+  | 'revoke_sessions'
+  /** A leaver: frees the licence seat the account held. */
+  | 'reclaim_licence'
+  /** A leaver: the manager accepts the hand-over of the leaver's data in a system. */
+  | 'approve_handover'
+  /** A leaver: the system's owner transfers the data to the manager (a manual task). */
+  | 'transfer_data'
   /** A person approves the grant (a child approval workflow); a denial skips the system. */
   | 'approve'
   /** The app's owner does it by hand (a child manual-task workflow), verified by reading the app when possible. */
@@ -81,6 +93,8 @@ export function targetAccess(record: EmployeeRecord, policy: Policy): { targets:
   }
   const idp = identityProvider(policy).id;
   if (groups.size > 0 && !groups.has(idp)) groups.set(idp, new Set());
+  // A licence carried by a group comes with the account.
+  for (const s of policy.systems) if (s.licenceGroup) groups.get(s.id)?.add(s.licenceGroup);
   const targets = policy.systems
     .filter((s) => groups.has(s.id))
     .map((s) => ({ systemId: s.id, groups: [...(groups.get(s.id) ?? [])].sort() }));
@@ -101,7 +115,7 @@ export interface HirePlanOptions {
   writeBackEmail?: boolean;
 }
 
-const stepId = (action: StepAction, systemId?: string): string => (systemId ? `${action}:${systemId}` : action);
+export const stepId = (action: StepAction, systemId?: string): string => (systemId ? `${action}:${systemId}` : action);
 
 /**
  * The onboarding plan. Pre-provisioning: (allocate a work email when the record has none,) create each account

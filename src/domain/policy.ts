@@ -1,7 +1,29 @@
 import { z } from 'zod';
 import { employmentTypes, isValidTimeZone } from './employee';
 import { isTimeOfDay } from './time';
-import { approvalRuleSchema, manualConnectorSchema, peoplePolicyIssues, peopleSettingsSchema } from './approval';
+import {
+  approvalRuleSchema,
+  formatDuration,
+  isDuration,
+  manualConnectorSchema,
+  parseDuration,
+  peoplePolicyIssues,
+  peopleSettingsSchema,
+} from './approval';
+
+const DAY_MS = 86_400_000;
+
+/** A duration written like "7d", "12h", "1h30m" (see `parseDuration`), within [min, max] milliseconds. */
+function policyDuration(minMs: number, maxMs: number) {
+  return z
+    .string()
+    .trim()
+    .refine(isDuration, { message: 'must be a duration such as "30s", "4h", "7d" or "2w"' })
+    .transform(parseDuration)
+    .refine((ms) => ms >= minMs && ms <= maxMs, {
+      message: `must be between ${formatDuration(minMs)} and ${formatDuration(maxMs)}`,
+    });
+}
 
 const envVarName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, {
   message: 'must be the NAME of an environment variable (secrets never live in the policy)',
@@ -19,6 +41,26 @@ export const scimConnectorSchema = z
     dialect: z.enum(['generic', 'okta', 'entra', 'github', 'slack']).default('generic'),
     /** PATCH form for deactivation; the dialect's default when omitted. */
     patchStyle: z.enum(['value', 'path']).optional(),
+    /**
+     * The vendor API that ends a leaver's sign-in sessions (SCIM 2.0 has none); omitted means sessions cannot be
+     * revoked, only new sign-ins stopped by deactivation. The account's SCIM `id` must be the vendor's user id.
+     */
+    sessions: z
+      .object({
+        /**
+         * `okta`: Okta Users API, `DELETE {baseUrl}/api/v1/users/{id}/sessions?oauthTokens=true`
+         * (`Authorization: SSWS <token>`) — ends Okta sessions and revokes OAuth/OIDC tokens.
+         * `entra`: Microsoft Graph, `POST {baseUrl}/v1.0/users/{id}/revokeSignInSessions`
+         * (`Authorization: Bearer <token>`) — invalidates refresh tokens and browser session cookies.
+         */
+        api: z.enum(['okta', 'entra']),
+        /** The vendor API's origin, e.g. https://acme.okta.com or https://graph.microsoft.com */
+        baseUrl: z.url({ message: 'must be the vendor API URL, e.g. https://acme.okta.com' }),
+        /** Environment variable holding the vendor API token; unset means the SCIM connector's token. */
+        tokenEnv: envVarName.optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -42,8 +84,25 @@ export const systemSchema = z
     owner: z.string().min(1).optional(),
     /** Who must approve a grant of this system (manager, owner, both in sequence), with SLA and fallbacks. */
     approval: approvalRuleSchema.optional(),
-    /** Licence SKU consumed by an account in this system, recorded with the grant. */
+    /** Licence SKU consumed by an account in this system, recorded with the grant and reclaimed at exit. */
     licence: z.string().min(1).optional(),
+    /**
+     * The group whose membership carries the licence (licences assigned by group, as in Entra ID and Okta). The hire
+     * joins it; the exit removes the account from it, which frees the seat. Without it, the seat is freed by the
+     * deactivation and the evidence says so.
+     */
+    licenceGroup: z.string().min(1).optional(),
+    /**
+     * At exit, the leaver's data in this system (files, mailbox, repositories) goes to their manager: the manager
+     * is asked to accept it, then the system's owner does the transfer as a task.
+     */
+    dataHandover: z
+      .object({
+        /** What the owner must do, in words. Tenure adds whose data and who receives it. */
+        instructions: z.string().min(1).max(2000),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type SystemConfig = z.infer<typeof systemSchema>;
@@ -88,9 +147,25 @@ export const policySchema = z
         preProvisionDays: z.number().int().min(0).max(60).default(0),
         /** Local wall-clock time on the exit date at which access ends (voluntary exits). @default "18:00" */
         exitTime: z.string().refine(isTimeOfDay, { message: 'must be HH:MM or HH:MM:SS' }).default('18:00'),
+        /**
+         * A mover keeps the access their old role had and the new one does not for this long (a hand-over window),
+         * then it is revoked: "7d", "2w", "0s" for at once. @default "7d"
+         */
+        moverGrace: policyDuration(0, 90 * DAY_MS).default(7 * DAY_MS),
+        /**
+         * A leaver's disabled accounts are deleted this long after the exit instant ("90d", "52w"). Unset: Tenure
+         * never deletes them (deletion is destructive, so it is opt-in).
+         */
+        retention: policyDuration(1, 3660 * DAY_MS).optional(),
       })
       .strict()
-      .default({ activationTime: '09:00', defaultTimeZone: 'UTC', preProvisionDays: 0, exitTime: '18:00' }),
+      .default({
+        activationTime: '09:00',
+        defaultTimeZone: 'UTC',
+        preProvisionDays: 0,
+        exitTime: '18:00',
+        moverGrace: 7 * DAY_MS,
+      }),
     /** How work emails are made for hires that have none. */
     naming: z
       .object({
@@ -166,6 +241,29 @@ export const policySchema = z
       }),
     );
     for (const issue of peoplePolicyIssues(p)) ctx.addIssue({ code: 'custom', ...issue });
+    const handover = p.systems.findIndex((s) => s.dataHandover);
+    if (handover >= 0 && !(p.people?.fallbackApprovers.length ?? 0)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['people', 'fallbackApprovers'],
+        message: 'a data hand-over needs at least one fallback approver for leavers without a manager',
+      });
+    }
+    if (handover >= 0 && !p.slack) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['systems', handover, 'dataHandover'],
+        message: 'a data hand-over asks the manager in Slack: configure `slack`',
+      });
+    }
+    p.systems.forEach((s, i) => {
+      if (s.licenceGroup && !s.licence)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['systems', i, 'licenceGroup'],
+          message: 'needs `licence`: the SKU the group carries',
+        });
+    });
     const cycle = findCycle(p.systems);
     if (cycle)
       ctx.addIssue({ code: 'custom', path: ['systems'], message: `dependsOn has a cycle: ${cycle.join(' -> ')}` });

@@ -1,5 +1,5 @@
 /** Every workflow the worker registers. */
 export { employeeWorkflow } from './employee/employee';
-export { offboardingWorkflow, onboardingWorkflow } from './onboarding/onboarding';
+export { offboardingWorkflow, onboardingWorkflow, roleChangeWorkflow } from './onboarding/onboarding';
 export { approvalWorkflow } from './approval/approval';
 export { manualTaskWorkflow } from './task/task';

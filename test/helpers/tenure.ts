@@ -26,6 +26,8 @@ import { connectClient, connectNative, uniqueTaskQueue, workflowBundle } from '.
 export interface TenureHarness {
   idp: ScimPeer;
   app: ScimPeer;
+  /** Extra app peers by system id (`extraApps`); their systems are in the catalog, granted by no rule. */
+  apps: Record<string, ScimPeer>;
   slack?: SlackStandIn;
   bamboo?: BambooStandin;
   /** An in-memory embedded audit store, fresh for this harness. */
@@ -52,6 +54,10 @@ export interface HarnessOptions {
   slack?: boolean;
   /** Start a BambooHR stand-in and configure the policy's `hris` with it. @default false */
   bamboo?: boolean;
+  /** More SCIM apps, one peer each, added to the catalog (after `wiki`, depending on `idp`) under these ids. */
+  extraApps?: string[];
+  /** Configure the identity provider's Okta sessions API (the peer's stand-in). @default false */
+  idpSessions?: boolean;
 }
 
 /** A whole Tenure on the shared dev server: two SCIM peers, a worker, the intake server and a client. */
@@ -79,6 +85,23 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
       ],
       birthright: [{ name: 'everyone', systems: ['idp', 'wiki'] }],
     };
+    if (opts.idpSessions) {
+      const c = base.systems[0]?.connector;
+      if (c?.type === 'scim') c.sessions = { api: 'okta', baseUrl: idp.url.replace(/\/scim\/v2$/, '') };
+    }
+    const apps: Record<string, ScimPeer> = {};
+    for (const id of opts.extraApps ?? []) {
+      const peer = await startScimPeer({ name: id });
+      stops.push(() => peer.close());
+      apps[id] = peer;
+      base.systems.push({
+        id,
+        name: id,
+        kind: 'app',
+        connector: { type: 'scim', baseUrl: peer.url },
+        dependsOn: ['idp'],
+      });
+    }
     let slack: SlackStandIn | undefined;
     if (opts.slack) {
       const standIn = await startSlackStandIn();
@@ -153,6 +176,7 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
     return {
       idp,
       app,
+      apps,
       slack,
       bamboo,
       audit,

@@ -18,7 +18,10 @@ export async function waitFor(
 }
 
 /** The result of a workflow that may not have started yet (children start when their parent gets to them). */
-export async function resultWhenStarted<T>(handle: { describe(): Promise<unknown>; result(): Promise<T> }): Promise<T> {
-  await waitFor(async () => (await handle.describe()) !== undefined, 30_000, 'workflow started');
+export async function resultWhenStarted<T>(
+  handle: { describe(): Promise<unknown>; result(): Promise<T> },
+  startWithinMs = 30_000,
+): Promise<T> {
+  await waitFor(async () => (await handle.describe()) !== undefined, startWithinMs, 'workflow started');
   return handle.result();
 }

@@ -293,7 +293,17 @@ describe('leaver: exits disable the identity provider first, then every system, 
       kind: 'change',
       record: { ...record, hireDate: '2025-01-06', title: 'Principal', sourceUpdatedAt: new Date().toISOString() },
     });
-    assert.equal(title.outcome, 'refused');
-    assert.match(title.outcome === 'refused' ? title.message : '', /movers are not supported/);
+    // Once the hire took effect, a new title is a mover: it reaches every system.
+    assert.equal(title.outcome, 'accepted', JSON.stringify(title));
+    await resultWhenStarted(
+      t.client.workflow.getHandle(eventWorkflowId(record.hrId, 'change', `title-${record.hrId}`)),
+    );
+    assert.deepEqual(
+      accounts(record.hrId).map((u) => [u.active, u.raw.title]),
+      [
+        [true, 'Principal'],
+        [true, 'Principal'],
+      ],
+    );
   });
 });

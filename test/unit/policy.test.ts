@@ -60,6 +60,19 @@ birthright:
     assert.throws(() => loadPolicyFile(p), /dependsOn has a cycle: a -> b -> a/);
   });
 
+  it('refuses an unknown sessions API with its path', () => {
+    const p = file(`
+systems:
+  - id: idp
+    name: IdP
+    kind: identity-provider
+    connector: { type: scim, baseUrl: "http://x/scim/v2", sessions: { api: ping, baseUrl: "https://ping.example" } }
+birthright:
+  - { name: all, systems: [idp] }
+`);
+    assert.throws(() => loadPolicyFile(p), /systems\.0\.connector\.sessions\.api: .*"okta".*"entra"/);
+  });
+
   it('says when the file is missing or not YAML', () => {
     assert.throws(
       () => loadPolicyFile('/nonexistent/policy.yaml'),

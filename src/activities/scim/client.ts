@@ -21,8 +21,18 @@ import {
   type GroupCapable,
   type GroupMembershipOutcome,
   type IdentityConnector,
+  type SessionRevocation,
 } from '../identity';
-import { scimRequest, type ScimRequest, type ScimResponse, type ScimTransportConfig } from './transport';
+import { requestText } from '../http';
+import {
+  DEFAULT_TIMEOUT_MS,
+  parseRateLimitReset,
+  parseRetryAfter,
+  scimRequest,
+  type ScimRequest,
+  type ScimResponse,
+  type ScimTransportConfig,
+} from './transport';
 
 export const SCIM_USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const SCIM_ENTERPRISE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -100,6 +110,45 @@ export interface ScimConnectorOptions extends ScimTransportConfig {
   patchStyle?: 'value' | 'path';
   /** Send `department` in the enterprise User extension; default true. Set false for servers without it. */
   enterpriseExtension?: boolean;
+  /** The vendor API that revokes sign-in sessions (SCIM has none); see {@link ScimSessionsOptions}. */
+  sessions?: ScimSessionsOptions;
+}
+
+/**
+ * Where `revokeSessions` goes. The account id (the SCIM `id`) is used as the vendor's user id.
+ *
+ * - `okta`: `DELETE {baseUrl}/api/v1/users/{id}/sessions?oauthTokens=true` with `Authorization: SSWS <token>`;
+ *   204 on success (also when there was no session), 404 for an unknown user.
+ * - `entra`: Microsoft Graph `POST {baseUrl}/v1.0/users/{id}/revokeSignInSessions` with
+ *   `Authorization: Bearer <token>`; 200 `{"value": true}` (or the documented 204) on success.
+ */
+export interface ScimSessionsOptions {
+  api: 'okta' | 'entra';
+  /** The vendor API's origin, e.g. `https://acme.okta.com` or `https://graph.microsoft.com` (a trailing slash is ignored). */
+  baseUrl: string;
+  /** The vendor API token; no Authorization header when unset. */
+  token?: string;
+}
+
+const MAX_VENDOR_DETAIL_CHARS = 300;
+
+/** The human-readable part of an Okta (`errorSummary`) or Graph (`error.message`) error body, shortened. */
+function vendorErrorDetail(text: string): string | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { errorSummary, error } = body as { errorSummary?: unknown; error?: unknown };
+  let detail: unknown = errorSummary;
+  if (detail === undefined && typeof error === 'object' && error !== null) {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    detail = [code, message].filter((part) => typeof part === 'string' && part !== '').join(': ');
+  }
+  if (typeof detail !== 'string' || detail === '') return undefined;
+  return detail.length > MAX_VENDOR_DETAIL_CHARS ? `${detail.slice(0, MAX_VENDOR_DETAIL_CHARS)}…` : detail;
 }
 
 const emailSchema = z.looseObject({
@@ -120,7 +169,13 @@ const userSchema = z.looseObject({
     .nullable(),
   title: z.string().optional().nullable(),
   emails: z.array(emailSchema).optional().nullable(),
-  [SCIM_ENTERPRISE_USER_SCHEMA]: z.looseObject({ department: z.string().optional().nullable() }).optional().nullable(),
+  [SCIM_ENTERPRISE_USER_SCHEMA]: z
+    .looseObject({
+      department: z.string().optional().nullable(),
+      manager: z.looseObject({ value: z.string().optional().nullable() }).optional().nullable(),
+    })
+    .optional()
+    .nullable(),
 });
 
 /** RFC 7644 §3.4.2 requires `totalResults`; some servers omit it, but a list response has at least one of the two. */
@@ -208,6 +263,8 @@ export class ScimConnector implements IdentityConnector, GroupCapable {
   private readonly pageSize: number;
   private readonly patchStyle: 'value' | 'path';
   private readonly enterpriseExtension: boolean;
+  private readonly sessions: ScimSessionsOptions | undefined;
+  private readonly timeoutMs: number;
 
   constructor(options: ScimConnectorOptions) {
     this.systemId = options.systemId;
@@ -226,6 +283,10 @@ export class ScimConnector implements IdentityConnector, GroupCapable {
     this.traits = traits;
     this.patchStyle = options.patchStyle ?? traits.patchStyle;
     this.enterpriseExtension = options.enterpriseExtension ?? true;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (options.sessions !== undefined && options.sessions.api !== 'okta' && options.sessions.api !== 'entra')
+      throw new RangeError(`unknown sessions api ${JSON.stringify(options.sessions.api)}`);
+    this.sessions = options.sessions;
   }
 
   /**
@@ -369,6 +430,92 @@ export class ScimConnector implements IdentityConnector, GroupCapable {
   }
 
   /**
+   * End the account's sign-in sessions through the vendor API configured in `sessions` (see
+   * {@link ScimSessionsOptions}); `not_supported`, with no request made, when none is. Idempotent: revoking the
+   * sessions of an account that has none succeeds. Errors are classified as in the SCIM transport: network
+   * failure, 408 and 5xx `transient`; 429 `rate_limited` (with `Retry-After`, or Okta's `X-Rate-Limit-Reset`);
+   * 401/403 `unauthorized`; 404 `not_found`; anything else `invalid_request`.
+   */
+  async revokeSessions(accountId: string): Promise<SessionRevocation> {
+    const sessions = this.sessions;
+    if (sessions === undefined) {
+      return {
+        outcome: 'not_supported',
+        detail: `${this.systemId}: SCIM 2.0 has no sessions API and no vendor sessions API is configured; deactivation ends new sign-ins only`,
+      };
+    }
+    const id = encodeURIComponent(accountId);
+    const call: { method: string; path: string; params: Record<string, string>; scheme: string; done: string } =
+      sessions.api === 'okta'
+        ? {
+            method: 'DELETE',
+            path: `/api/v1/users/${id}/sessions`,
+            params: { oauthTokens: 'true' },
+            scheme: 'SSWS',
+            done: 'Okta sessions ended and OAuth tokens revoked',
+          }
+        : {
+            method: 'POST',
+            path: `/v1.0/users/${id}/revokeSignInSessions`,
+            params: {},
+            scheme: 'Bearer',
+            done: 'refresh tokens and session cookies invalidated',
+          };
+    const what = `${this.systemId}: ${call.method} ${call.path}`;
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (sessions.token !== undefined) headers.Authorization = `${call.scheme} ${sessions.token}`;
+    const response = await requestText(this.systemId, what, {
+      method: call.method,
+      url: sessions.baseUrl.replace(/\/+$/, '') + call.path,
+      params: call.params,
+      headers,
+      timeoutMs: this.timeoutMs,
+    });
+    const { status, text } = response;
+    if (status >= 200 && status < 300) {
+      if (sessions.api === 'entra' && text.trim() !== '') {
+        // Graph documents 204 but answers 200 {"value": true}; only `true` means revoked.
+        let value: unknown;
+        try {
+          value = (JSON.parse(text) as { value?: unknown }).value;
+        } catch {
+          value = undefined;
+        }
+        if (value !== true) {
+          throw new ConnectorError(
+            'invalid_request',
+            `${what} -> ${status}: answer is not {"value": true}; sessions may not be revoked`,
+            { systemId: this.systemId, status },
+          );
+        }
+      }
+      return { outcome: 'revoked', detail: `${what} -> ${status}: ${call.done}` };
+    }
+
+    const type =
+      status === 429
+        ? 'rate_limited'
+        : status === 401 || status === 403
+          ? 'unauthorized'
+          : status === 404
+            ? 'not_found'
+            : status === 408 || (status >= 500 && status !== 501)
+              ? 'transient'
+              : 'invalid_request';
+    const details: ConnectorError['details'] = { systemId: this.systemId, status };
+    const retryAfterMs =
+      parseRetryAfter(response.header('retry-after')) ??
+      (type === 'rate_limited' ? parseRateLimitReset(response.header('x-rate-limit-reset')) : undefined);
+    if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
+    const detail = vendorErrorDetail(text);
+    throw new ConnectorError(
+      type,
+      `${what} -> ${status}${detail ? `: ${detail}` : status >= 300 && status < 400 ? ': unexpected redirect' : ''}`,
+      details,
+    );
+  }
+
+  /**
    * Every account, paging with `startIndex`/`count`. Advances by the number of resources actually
    * returned (servers cap `count`), stops at `totalResults` or an empty page, and fails if the server
    * ignores `startIndex` (a page of nothing but already-seen ids) rather than looping forever.
@@ -492,8 +639,10 @@ export class ScimConnector implements IdentityConnector, GroupCapable {
 
   private newUser(spec: AccountSpec): Record<string, unknown> {
     const department = this.enterpriseExtension ? spec.department : undefined;
+    const manager = this.enterpriseExtension ? spec.managerId : undefined;
+    const ext = department !== undefined || manager !== undefined;
     const body: Record<string, unknown> = {
-      schemas: department !== undefined ? [SCIM_USER_SCHEMA, SCIM_ENTERPRISE_USER_SCHEMA] : [SCIM_USER_SCHEMA],
+      schemas: ext ? [SCIM_USER_SCHEMA, SCIM_ENTERPRISE_USER_SCHEMA] : [SCIM_USER_SCHEMA],
       externalId: spec.hrId,
       userName: spec.userName,
       name: { givenName: spec.givenName, familyName: spec.familyName },
@@ -502,7 +651,12 @@ export class ScimConnector implements IdentityConnector, GroupCapable {
     const emails = workEmail(spec);
     if (emails) body.emails = emails;
     if (spec.title !== undefined) body.title = spec.title;
-    if (department !== undefined) body[SCIM_ENTERPRISE_USER_SCHEMA] = { department };
+    if (ext) {
+      body[SCIM_ENTERPRISE_USER_SCHEMA] = {
+        ...(department !== undefined ? { department } : {}),
+        ...(manager !== undefined ? { manager: { value: manager } } : {}),
+      };
+    }
     return body;
   }
 
@@ -527,6 +681,11 @@ export class ScimConnector implements IdentityConnector, GroupCapable {
       const current = user[SCIM_ENTERPRISE_USER_SCHEMA]?.department ?? '';
       if (current !== spec.department)
         changes.push({ path: `${SCIM_ENTERPRISE_USER_SCHEMA}:department`, value: spec.department });
+    }
+    if (this.enterpriseExtension && spec.managerId !== undefined) {
+      const current = user[SCIM_ENTERPRISE_USER_SCHEMA]?.manager?.value ?? '';
+      if (current !== spec.managerId)
+        changes.push({ path: `${SCIM_ENTERPRISE_USER_SCHEMA}:manager`, value: { value: spec.managerId } });
     }
     return changes;
   }

@@ -73,6 +73,8 @@ export interface PrepareApprovalInput {
   eventId: string;
   systemId: string;
   record: EmployeeRecord;
+  /** `handover`: the leaver's manager accepts their data in the system (policy `dataHandover`). @default "grant" */
+  purpose?: 'grant' | 'handover';
 }
 
 export interface PrepareManualTaskInput {
@@ -365,7 +367,8 @@ export function createPeopleActivities(deps: PeopleActivityDeps) {
   }
 
   async function prepareApproval(i: PrepareApprovalInput): Promise<ApprovalInput | null> {
-    const sys = system(i.systemId);
+    const handover = i.purpose === 'handover';
+    const sys = handover ? handoverApprover(system(i.systemId)) : system(i.systemId);
     const plan = planApproval(sys, policy.people, i.record.managerHrId);
     if (!plan) return null;
     const fallback = await slackIds(plan.fallback);
@@ -394,6 +397,9 @@ export function createPeopleActivities(deps: PeopleActivityDeps) {
         title: i.record.title,
         startDate: i.record.hireDate,
         personName: `${name.givenName} ${name.familyName}`,
+        ...(handover
+          ? { purpose: 'handover' as const, ...(i.record.exitDate ? { exitDate: i.record.exitDate } : {}) }
+          : {}),
       },
       levels,
       slaMs: plan.slaMs,
@@ -403,9 +409,21 @@ export function createPeopleActivities(deps: PeopleActivityDeps) {
     };
   }
 
+  /** The manager's login at the identity provider, for a hand-over task; HR's id when they have no account. */
+  async function managerLogin(managerHrId: string | undefined): Promise<string> {
+    if (!managerHrId) return 'nobody: the leaver has no manager in HR, ask HR who takes over';
+    const idp = idpId ? deps.connectors.get(idpId) : undefined;
+    const account = await idp?.findByHrKey(managerHrId);
+    return account ? `${account.userName} (their manager)` : `their manager, HR id ${managerHrId}`;
+  }
+
   async function prepareManualTask(i: PrepareManualTaskInput): Promise<ManualTaskInput> {
     const sys = system(i.systemId);
-    if (!isManualConnector(sys.connector)) {
+    const handover = i.action === 'transfer_data' ? sys.dataHandover : undefined;
+    if (i.action === 'transfer_data' && !handover) {
+      throw ApplicationFailure.nonRetryable(`system "${i.systemId}" has no dataHandover in the policy`, 'config');
+    }
+    if (!handover && !isManualConnector(sys.connector)) {
       throw ApplicationFailure.nonRetryable(`system "${i.systemId}" is not a manual system`, 'config');
     }
     const fallback = await slackIds(ownerFallback(policy));
@@ -424,7 +442,9 @@ export function createPeopleActivities(deps: PeopleActivityDeps) {
       login ? `login: ${login}` : undefined,
       `${i.record.title}, ${i.record.department}`,
       i.action === 'create_account' ? `starts ${i.record.hireDate}` : undefined,
+      handover ? `give their data to: ${await managerLogin(i.record.managerHrId)}` : undefined,
     ].filter((x): x is string => x !== undefined);
+    const instructions = handover?.instructions ?? (isManualConnector(sys.connector) ? sys.connector.instructions : '');
     const timings = taskTimings(sys, policy.people);
     return {
       taskId: manualTaskId(i.hrId, i.eventId, i.systemId, i.action),
@@ -432,12 +452,13 @@ export function createPeopleActivities(deps: PeopleActivityDeps) {
       systemId: i.systemId,
       systemName: sys.name,
       action: i.action,
-      instructions: `${sys.connector.instructions}\n${who.join(' · ')}`,
+      instructions: `${instructions}\n${who.join(' · ')}`,
       owners,
       escalateTo: fallback.filter((x) => !owners.includes(x)),
       slaMs: timings.slaMs,
       reminderEveryMs: timings.reminderEveryMs,
-      verify: deps.connectors.has(i.systemId),
+      // A transfer cannot be seen by reading accounts: the owner's word (and who gave it) is the evidence.
+      verify: !handover && deps.connectors.has(i.systemId),
       ...(login ? { accountUserName: login } : {}),
     };
   }
@@ -709,6 +730,22 @@ export function createPeopleActivities(deps: PeopleActivityDeps) {
 }
 
 /** Manual tasks escalate to the fallback approvers. */
+/** A hand-over is the manager's to accept, whatever the system's grant approval says; its timings carry over. */
+function handoverApprover(sys: PeopleSystem): PeopleSystem {
+  const rule = sys.approval;
+  return {
+    ...sys,
+    approval: {
+      approvers: ['manager'],
+      escalateTo: rule?.escalateTo ?? 'next-manager',
+      onTimeout: 'deny',
+      ...(rule?.sla ? { sla: rule.sla } : {}),
+      ...(rule?.remindEvery ? { remindEvery: rule.remindEvery } : {}),
+      ...(rule?.escalationSla ? { escalationSla: rule.escalationSla } : {}),
+    },
+  };
+}
+
 function ownerFallback(policy: PeoplePolicy): PersonRef[] {
   return (policy.people?.fallbackApprovers ?? []).map((email) => ({ kind: 'email', email }));
 }

@@ -87,6 +87,24 @@ function who(c: ApprovalContext): string {
 
 function requestSection(m: ApprovalMessage): KnownBlock[] {
   const c = m.context;
+  if (c.purpose === 'handover') {
+    return [
+      { type: 'header', text: plain(`Data hand-over: ${c.systemName}`) },
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `${c.personName ? `*${esc(c.personName)}*` : 'A member of your team'} is leaving. Approve to receive their data in *${esc(c.systemName)}*; reject if nobody should.`,
+        },
+        fields: [
+          { type: 'mrkdwn', text: `*Title*\n${esc(c.title)}` },
+          { type: 'mrkdwn', text: `*Department*\n${esc(c.department)}` },
+          { type: 'mrkdwn', text: `*Leaves*\n${esc(c.exitDate ?? 'now')}` },
+          { type: 'mrkdwn', text: `*You decide as*\n${ROLE_LABEL[m.role]}` },
+        ],
+      },
+    ];
+  }
   return [
     { type: 'header', text: plain(`Access request: ${c.systemName}`) },
     {
@@ -203,6 +221,7 @@ export interface TaskMessage {
 const ACTION_LABEL: Record<ManualTaskInput['action'], string> = {
   create_account: 'Create an account',
   disable_account: 'Disable an account',
+  transfer_data: "Hand a leaver's data to their manager",
 };
 
 function taskHead(m: TaskMessage): KnownBlock[] {

@@ -18,6 +18,10 @@ export interface ApprovalContext {
   startDate: string;
   /** The person's preferred name: the approver has to know who they decide for. Never logged, never in evidence. */
   personName?: string;
+  /** `handover`: a leaver's data in the system goes to the approver (their manager), who accepts or declines. */
+  purpose?: 'grant' | 'handover';
+  /** For a hand-over: the exit date, `YYYY-MM-DD`. */
+  exitDate?: string;
 }
 
 export interface ApprovalInput {

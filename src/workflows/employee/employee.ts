@@ -7,6 +7,7 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyLocalActivities,
   setHandler,
   workflowInfo,
@@ -16,8 +17,9 @@ import type { HrEvent } from '../../domain/employee';
 import { eventWorkflowId } from '../../domain/ids';
 import type { Plan } from '../../domain/plan';
 import { summarizePlan } from '../../domain/plan';
+import { planRetentionDeletion, planRevocations, prunePending, roleChanges } from '../../domain/plan-change';
 import { DEPARTMENT, EFFECTIVE_AT, EMPLOYEE_ID, EVENT_KIND, STAGE } from '../search-attributes';
-import { offboardingWorkflow, onboardingWorkflow } from '../onboarding/onboarding';
+import { offboardingWorkflow, onboardingWorkflow, roleChangeWorkflow } from '../onboarding/onboarding';
 import { rescheduleSignal } from '../onboarding/messages';
 import type { OnboardingInput } from '../onboarding/messages';
 import type {
@@ -32,16 +34,29 @@ import { deliverEventUpdate, employeeStatusQuery } from './messages';
 /** Events remembered for duplicate detection and status. */
 export const MAX_EVENT_LOG = 200;
 
-const { planEvent, planExitEvent } = proxyLocalActivities<TenureActivities>({
+/** Grace-period revocations and retention deletions: timers of the entity, added after the first deployment. */
+export const SCHEDULED_RUNS_PATCH = 'tenure-scheduled-runs';
+
+const { planEvent, planExitEvent, planChangeEvent } = proxyLocalActivities<TenureActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 3 },
 });
 
 interface Queued {
   entry: EventLogEntry;
-  workflow: 'onboarding' | 'offboarding';
+  workflow: 'onboarding' | 'offboarding' | 'role_change';
   input: OnboardingInput;
+  /** A termination's accounts are deleted at the end of the retention period. */
+  retention?: { deleteAt: string; systems: string[]; idp: string };
 }
+
+const WORKFLOWS = {
+  onboarding: onboardingWorkflow,
+  offboarding: offboardingWorkflow,
+  role_change: roleChangeWorkflow,
+} as const;
+
+const isExitKind = (k: OnboardingInput['kind']): boolean => k === 'termination' || k === 'cancel_hire';
 
 type Reject = (reason: string) => DeliverEventResult;
 
@@ -78,7 +93,10 @@ class Employee {
   private readonly queue: Queued[] = [];
   private current?: string;
   private currentEntry?: EventLogEntry;
+  private currentQueued?: Queued;
   private currentScope?: CancellationScope;
+  /** The running child was cancelled to let a change go first; it is already back in the queue. */
+  private requeued = false;
   private handledAny = false;
 
   constructor(private readonly input: EmployeeWorkflowInput) {
@@ -86,7 +104,14 @@ class Employee {
   }
 
   status(): EmployeeStatus {
-    return { hrId: this.input.hrId, current: this.current, queued: this.queue.length, events: this.state.events };
+    return {
+      hrId: this.input.hrId,
+      current: this.current,
+      queued: this.queue.length,
+      events: this.state.events,
+      pendingRevocations: this.state.pendingRevocations ?? [],
+      ...(this.state.deletion ? { deletion: this.state.deletion } : {}),
+    };
   }
 
   validate(event: HrEvent): void {
@@ -141,6 +166,27 @@ class Employee {
     }
   }
 
+  private lastHire(): EventLogEntry | undefined {
+    return this.state.events
+      .filter((e) => (e.kind === 'hire' || e.kind === 'rehire') && e.outcome === 'accepted')
+      .at(-1);
+  }
+
+  /** A termination (sent or derived) completed after the last hire: this person has left. */
+  private hasLeft(): boolean {
+    const events = this.state.events;
+    const hire = this.lastHire();
+    const since = hire ? events.indexOf(hire) : -1;
+    return events.some(
+      (e, i) =>
+        i > since && e.kind === 'termination' && e.outcome === 'accepted' && e.state === 'done' && !this.isRetention(e),
+    );
+  }
+
+  private isRetention(e: EventLogEntry): boolean {
+    return e.derived === true && e.eventId.endsWith('.retention');
+  }
+
   private async hire(event: HrEvent, entry: EventLogEntry, reject: Reject): Promise<DeliverEventResult> {
     const accepted = this.state.events.filter((e) => e.outcome === 'accepted');
     const lastHire = accepted.filter((e) => e.kind === 'hire' || e.kind === 'rehire').at(-1);
@@ -158,6 +204,12 @@ class Employee {
     const planned = await planEvent({ event });
     if (!planned.ok) return reject(planned.reason);
     this.accept(event, entry);
+    // Coming back before the retention period ended: the old accounts are adopted, not deleted.
+    if (this.state.deletion) {
+      this.state.deletion = undefined;
+      for (const q of this.queue.filter((x) => this.isRetention(x.entry))) q.entry.state = 'superseded';
+      this.queue.splice(0, this.queue.length, ...this.queue.filter((x) => x.entry.state !== 'superseded'));
+    }
     this.queue.push({
       entry,
       workflow: 'onboarding',
@@ -173,21 +225,7 @@ class Employee {
     });
     // A contractor's end date is known at hire: their exit is scheduled now.
     if (event.record.employmentType === 'contractor' && event.record.exitDate) {
-      const exitEvent: HrEvent = { ...event, eventId: `${event.eventId}.exit`, kind: 'termination' };
-      const exit = await planExitEvent({ event: exitEvent });
-      if (exit.ok) {
-        const exitEntry: EventLogEntry = {
-          eventId: exitEvent.eventId,
-          kind: 'termination',
-          outcome: 'accepted',
-          receivedAt: event.receivedAt,
-          state: 'queued',
-          derived: true,
-          workflowId: eventWorkflowId(event.record.hrId, 'termination', exitEvent.eventId),
-        };
-        this.remember(exitEntry);
-        this.queue.push({ entry: exitEntry, workflow: 'offboarding', input: exitInput(exitEvent, exit) });
-      }
+      await this.scheduleDerivedExit(event);
     }
     return {
       outcome: 'accepted',
@@ -201,18 +239,112 @@ class Employee {
     };
   }
 
+  /** An exit HR's record already dates (a contractor's end date): queued now, it waits for its instant. */
+  private async scheduleDerivedExit(event: HrEvent, suffix = 'exit'): Promise<Queued | undefined> {
+    const exitEvent: HrEvent = { ...event, eventId: `${event.eventId}.${suffix}`, kind: 'termination' };
+    const exit = await planExitEvent({ event: exitEvent });
+    if (!exit.ok) return undefined;
+    const exitEntry: EventLogEntry = {
+      eventId: exitEvent.eventId,
+      kind: 'termination',
+      outcome: 'accepted',
+      receivedAt: event.receivedAt,
+      state: 'queued',
+      derived: true,
+      workflowId: eventWorkflowId(event.record.hrId, 'termination', exitEvent.eventId),
+    };
+    this.remember(exitEntry);
+    const q: Queued = {
+      entry: exitEntry,
+      workflow: 'offboarding',
+      input: exitInput(exitEvent, exit),
+      ...(exit.retention ? { retention: exit.retention } : {}),
+    };
+    this.queue.push(q);
+    return q;
+  }
+
+  /** The exit that has not reached its instant yet: queued, or running and still waiting. */
+  private pendingExit(): { q: Queued; running: boolean } | undefined {
+    const queued = this.queue.find((q) => q.workflow === 'offboarding' && q.input.kind === 'termination');
+    if (queued) return { q: queued, running: false };
+    const cur = this.currentQueued;
+    if (cur && cur.input.kind === 'termination' && Date.now() < Date.parse(cur.input.effectiveAt)) {
+      return { q: cur, running: true };
+    }
+    return undefined;
+  }
+
+  /** The hire that has not taken effect yet: queued, or running and still waiting for its instant. */
+  private pendingHire(): { q: Queued; running: boolean } | undefined {
+    const queued = this.queue.find((q) => q.workflow === 'onboarding' && q.input.kind !== 'leave_end');
+    if (queued) return { q: queued, running: false };
+    const cur = this.currentQueued;
+    if (
+      cur &&
+      cur.workflow === 'onboarding' &&
+      cur.input.kind !== 'leave_end' &&
+      Date.now() < Date.parse(cur.input.effectiveAt)
+    ) {
+      return { q: cur, running: true };
+    }
+    return undefined;
+  }
+
+  /** Moves a pending run's instant: a queued run starts with it, a waiting one is re-armed (late if already past). */
+  private async moveInstant(p: { q: Queued; running: boolean }, effectiveAt: string, preProvisionAt?: string) {
+    p.q.input.effectiveAt = effectiveAt;
+    if (preProvisionAt !== undefined) p.q.input.preProvisionAt = preProvisionAt;
+    if (p.running && this.current) {
+      await getExternalWorkflowHandle(this.current).signal(rescheduleSignal, {
+        effectiveAt,
+        ...(preProvisionAt !== undefined ? { preProvisionAt } : {}),
+      });
+    }
+  }
+
+  /** Takes a pending run out: a queued one never starts, a waiting one is cancelled. */
+  private supersede(p: { q: Queued; running: boolean }): void {
+    p.q.entry.state = 'superseded';
+    if (p.running) {
+      this.currentScope?.cancel();
+    } else {
+      this.queue.splice(this.queue.indexOf(p.q), 1);
+    }
+  }
+
   /**
    * A termination or a cancelled hire supersedes whatever has not finished: a queued or waiting onboarding is
    * cancelled (its partial work is undone by the exit, which finds accounts by HR key), queued exits are replaced.
+   * A second termination while the first still waits moves its exit instant (earlier takes effect; past runs now).
    */
   private async exit(event: HrEvent, entry: EventLogEntry, reject: Reject): Promise<DeliverEventResult> {
     const events = this.state.events;
-    const hire = events.filter((e) => (e.kind === 'hire' || e.kind === 'rehire') && e.outcome === 'accepted').at(-1);
+    const hire = this.lastHire();
     if (event.kind === 'cancel_hire') {
       if (!hire) return reject('there is no accepted hire to cancel');
       if (hire.state === 'done') return reject('the hire already took effect; send a termination instead');
     }
     const since = hire ? events.indexOf(hire) : -1;
+    const waiting = this.pendingExit();
+    if (event.kind === 'termination' && waiting && !waiting.q.entry.derived) {
+      const planned = await planExitEvent({ event });
+      if (!planned.ok) return reject(planned.reason);
+      await this.moveInstant(waiting, planned.effectiveAt, planned.effectiveAt);
+      waiting.q.input.record = event.record;
+      this.accept(event, entry);
+      entry.state = 'done';
+      entry.workflowId = waiting.q.entry.workflowId;
+      return {
+        outcome: 'accepted',
+        eventId: event.eventId,
+        reason: `the waiting exit ${waiting.q.entry.eventId} now takes effect at ${planned.effectiveAt}${
+          Date.parse(planned.effectiveAt) < Date.now() ? ' (already past: at once, flagged late)' : ''
+        }`,
+        workflowId: entry.workflowId,
+        effectiveAt: planned.effectiveAt,
+      };
+    }
     const pendingExit = events.find(
       (e, i) =>
         i > since &&
@@ -230,7 +362,14 @@ class Employee {
       this.currentEntry.state = 'superseded';
       this.currentScope?.cancel();
     }
-    return this.acceptAndQueue(event, entry, 'offboarding', exitInput(event, planned));
+    // The exit disables every account: revocations still in their grace period have nothing left to do.
+    if (this.state.pendingRevocations?.length) this.state.pendingRevocations = [];
+    const result = this.acceptAndQueue(event, entry, 'offboarding', exitInput(event, planned));
+    if (planned.retention) {
+      const q = this.queue.at(-1);
+      if (q) q.retention = planned.retention;
+    }
+    return result;
   }
 
   /** A leave of absence: suspend every account now; the return enables them again (adopted, never recreated). */
@@ -239,51 +378,146 @@ class Employee {
     if (!accepted.some((e) => (e.kind === 'hire' || e.kind === 'rehire') && e.state === 'done')) {
       return reject('a leave needs a person whose hire has taken effect');
     }
-    const onLeave =
-      accepted.filter((e) => e.kind === 'leave_start' || e.kind === 'leave_end').at(-1)?.kind === 'leave_start';
-    if (event.kind === 'leave_start' && onLeave) return reject('this person is already on leave');
-    if (event.kind === 'leave_end' && !onLeave) return reject('this person is not on leave');
+    if (event.kind === 'leave_start' && this.onLeave()) return reject('this person is already on leave');
+    if (event.kind === 'leave_end' && !this.onLeave()) return reject('this person is not on leave');
     const planned = await planExitEvent({ event });
     if (!planned.ok) return reject(planned.reason);
     const workflow = event.kind === 'leave_start' ? 'offboarding' : 'onboarding';
     return this.acceptAndQueue(event, entry, workflow, exitInput(event, planned));
   }
 
+  private onLeave(): boolean {
+    const accepted = this.state.events.filter((e) => e.outcome === 'accepted');
+    return accepted.filter((e) => e.kind === 'leave_start' || e.kind === 'leave_end').at(-1)?.kind === 'leave_start';
+  }
+
   /**
-   * A change of record. A moved hire date re-arms the waiting onboarding's timer (a date already past takes
-   * effect at once, flagged late). Other changes (movers) are not handled yet and say so.
+   * A change of record, compared with the last one accepted:
+   * - a moved hire date re-arms the waiting onboarding (a date already past takes effect at once, flagged late);
+   * - a moved exit date re-arms the waiting exit (earlier takes effect; past runs at once, late); an end date
+   *   removed (a contractor converted to employee) cancels it; a new one schedules it;
+   * - a new department, title, location, manager or employment type is a mover: the new role's access is granted
+   *   at once, attributes are updated everywhere, and the old role's access is revoked after the grace period.
+   * Nothing is applied unless every part can be: a part that cannot rejects the whole event.
    */
   private async change(event: HrEvent, entry: EventLogEntry, reject: Reject): Promise<DeliverEventResult> {
     const previous = this.state.record;
-    const waiting = this.currentEntry?.state === 'running' && this.currentEntry.kind !== 'termination';
-    const queuedHire = this.queue.find((q) => q.workflow === 'onboarding');
-    if (!previous || event.record.hireDate === previous.hireDate) {
-      return reject('Tenure does not handle changes other than a moved hire date yet (movers are not supported)');
+    const next = event.record;
+    if (!previous || !this.lastHire()) return reject('there is no accepted hire for this person; send a hire first');
+    if (this.hasLeft()) return reject('this person has left: a change cannot give access back; send a rehire');
+    const cur = this.currentQueued;
+    if (cur && isExitKind(cur.input.kind) && Date.now() >= Date.parse(cur.input.effectiveAt)) {
+      return reject(`the exit ${cur.entry.eventId} is being carried out: the change is not applied`);
     }
-    if (!waiting && !queuedHire) return reject('the hire already took effect; its date can no longer move');
-    const planned = await planEvent({ event });
-    if (!planned.ok) return reject(planned.reason);
-    const target = queuedHire?.input ?? undefined;
-    const r = { effectiveAt: planned.effectiveAt, preProvisionAt: planned.preProvisionAt };
-    if (target) {
-      target.effectiveAt = r.effectiveAt;
-      target.preProvisionAt = r.preProvisionAt;
-      target.record = event.record;
-    } else if (this.current) {
-      await getExternalWorkflowHandle(this.current).signal(rescheduleSignal, r);
+    const hireMoved = next.hireDate !== previous.hireDate;
+    const exitMoved = next.exitDate !== previous.exitDate || next.exitKind !== previous.exitKind;
+    const role = roleChanges(previous, next);
+    const hire = this.pendingHire();
+    if (hireMoved && !hire && role.length === 0 && !exitMoved) {
+      return reject('the hire already took effect; its date can no longer move');
     }
-    entry.outcome = 'accepted';
-    entry.state = 'done';
-    entry.workflowId = target ? queuedHire?.entry.workflowId : this.current;
-    this.state.record = event.record;
-    this.state.lastSourceUpdatedAt = event.record.sourceUpdatedAt;
+    if (role.length > 0 && this.onLeave()) {
+      return reject('this person is on leave: send the change after their return (leave_end)');
+    }
+
+    // Plan every part first: a part that cannot be planned rejects the event with nothing changed.
+    const hirePlan = hireMoved && hire ? await planEvent({ event }) : undefined;
+    if (hirePlan && !hirePlan.ok) return reject(hirePlan.reason);
+    const exit = exitMoved ? this.pendingExit() : undefined;
+    const exitDated = next.exitDate !== undefined || next.exitKind === 'involuntary';
+    const exitPlan =
+      exitMoved && exitDated ? await planExitEvent({ event: { ...event, kind: 'termination' } }) : undefined;
+    if (exitPlan && !exitPlan.ok) return reject(exitPlan.reason);
+    const mover = role.length > 0 ? await planChangeEvent({ previous, event }) : undefined;
+    if (mover && !mover.ok) return reject(mover.reason);
+
+    const notes: string[] = [];
+    if (hirePlan?.ok && hire) {
+      await this.moveInstant(hire, hirePlan.effectiveAt, hirePlan.preProvisionAt);
+      hire.q.input.record = next;
+      notes.push(`hire date moved from ${previous.hireDate} to ${next.hireDate}`);
+    }
+    let effectiveAt = hirePlan?.ok ? hirePlan.effectiveAt : undefined;
+    let requeue: Queued | undefined;
+    if (exitMoved && exit && !exitPlan) {
+      this.supersede(exit);
+      notes.push(`end date removed: the scheduled exit ${exit.q.entry.eventId} is cancelled`);
+    } else if (exitPlan?.ok && exit) {
+      await this.moveInstant(exit, exitPlan.effectiveAt, exitPlan.effectiveAt);
+      exit.q.input.record = next;
+      effectiveAt = exitPlan.effectiveAt;
+      const late = Date.parse(exitPlan.effectiveAt) < Date.now() ? ' (already past: at once, flagged late)' : '';
+      notes.push(`exit moved to ${exitPlan.effectiveAt}${late}`);
+      if (mover?.ok && mover.plan.steps.length > 0 && exit.running && Date.parse(exitPlan.effectiveAt) > Date.now()) {
+        requeue = exit.q;
+      }
+    } else if (exitPlan?.ok && !exit && next.exitDate) {
+      const q = await this.scheduleDerivedExit(event, 'exit');
+      if (q) notes.push(`exit scheduled for ${exitPlan.effectiveAt} (${q.entry.eventId})`);
+      effectiveAt = exitPlan.effectiveAt;
+    } else if (!exitMoved && mover?.ok && mover.plan.steps.length > 0) {
+      // A change during a notice period: the waiting exit steps aside for the mover and waits again after it.
+      const waiting = this.pendingExit();
+      if (waiting?.running) requeue = waiting.q;
+    }
+
+    let workflowId: string | undefined;
+    if (mover?.ok) {
+      notes.push(...mover.changes);
+      const pending = prunePending(this.state.pendingRevocations ?? [], mover.targets);
+      if (mover.revocations.length > 0) {
+        // Before the start date there is nothing to hand over: the old role's access goes right after the move.
+        const dueAt = hire ? event.receivedAt : mover.graceEndsAt;
+        pending.push({
+          eventId: event.eventId,
+          dueAt,
+          revocations: mover.revocations,
+          policyVersion: mover.plan.policyVersion,
+        });
+        notes.push(`old-role access revoked at ${dueAt}: ${mover.revocations.map(describeRevocation).join(', ')}`);
+      }
+      this.state.pendingRevocations = pending;
+      if (mover.plan.steps.length > 0) {
+        workflowId = eventWorkflowId(event.record.hrId, 'change', event.eventId);
+        const q: Queued = {
+          entry,
+          workflow: 'role_change',
+          input: {
+            hrId: next.hrId,
+            kind: 'change',
+            eventId: event.eventId,
+            record: next,
+            plan: mover.plan,
+            effectiveAt: event.receivedAt,
+          },
+        };
+        // The move goes before any exit still queued: the exit then revokes the new role's access too.
+        const firstExit = this.queue.findIndex((x) => x.workflow === 'offboarding');
+        if (firstExit >= 0) this.queue.splice(firstExit, 0, q);
+        else this.queue.push(q);
+        if (requeue && requeue === this.currentQueued) {
+          this.requeued = true;
+          requeue.entry.state = 'queued';
+          this.queue.splice(this.queue.indexOf(q) + 1, 0, requeue);
+          this.currentScope?.cancel();
+        }
+      }
+    }
+    if (notes.length === 0) notes.push('nothing that affects access changed');
+    this.accept(event, entry);
+    entry.state = workflowId ? 'queued' : 'done';
+    entry.workflowId = workflowId ?? hire?.q.entry.workflowId ?? exit?.q.entry.workflowId;
+    // Keep the waiting runs' records current, so what they do uses the latest HR data.
+    for (const q of this.queue) if (q.entry !== entry) q.input.record = next;
     return {
       outcome: 'accepted',
       eventId: event.eventId,
-      reason: `hire date moved from ${previous.hireDate} to ${event.record.hireDate}`,
+      reason: notes.join('; '),
       workflowId: entry.workflowId,
-      effectiveAt: r.effectiveAt,
-      preProvisionAt: r.preProvisionAt,
+      ...(mover?.ok && mover.plan.steps.length > 0 ? { plan: summarizePlan(mover.plan) } : {}),
+      ...(effectiveAt ? { effectiveAt } : {}),
+      ...(hirePlan?.ok ? { preProvisionAt: hirePlan.preProvisionAt } : {}),
+      ...(mover?.ok ? { policyVersion: mover.plan.policyVersion } : {}),
     };
   }
 
@@ -314,19 +548,79 @@ class Employee {
     this.state.lastSourceUpdatedAt = event.record.sourceUpdatedAt;
   }
 
+  // ── scheduled runs: grace-period revocations, retention deletion ──────────────────────────────────────────
+  private nextDue(): string | undefined {
+    const instants = [
+      ...(this.state.pendingRevocations ?? []).map((p) => p.dueAt),
+      ...(this.state.deletion ? [this.state.deletion.deleteAt] : []),
+    ];
+    if (instants.length === 0) return undefined;
+    return instants.reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b));
+  }
+
+  /** Moves what is due into the queue, as runs Tenure derived (not sent by HR). */
+  private queueDue(): void {
+    const record = this.state.record;
+    if (!record) return;
+    const now = Date.now();
+    for (const p of (this.state.pendingRevocations ?? []).filter((x) => Date.parse(x.dueAt) <= now)) {
+      this.queueDerived(`${p.eventId}.grace`, 'change', {
+        hrId: record.hrId,
+        kind: 'grace_revocation',
+        eventId: `${p.eventId}.grace`,
+        record,
+        plan: planRevocations(p.revocations, p.policyVersion),
+        effectiveAt: p.dueAt,
+      });
+    }
+    this.state.pendingRevocations = (this.state.pendingRevocations ?? []).filter((x) => Date.parse(x.dueAt) > now);
+    const d = this.state.deletion;
+    if (d && Date.parse(d.deleteAt) <= now) {
+      this.queueDerived(`${d.eventId}.retention`, 'termination', {
+        hrId: record.hrId,
+        kind: 'retention',
+        eventId: `${d.eventId}.retention`,
+        record,
+        plan: planRetentionDeletion(d.systems, d.idp, d.policyVersion),
+        effectiveAt: d.deleteAt,
+      });
+      this.state.deletion = undefined;
+    }
+  }
+
+  private queueDerived(eventId: string, kind: EventLogEntry['kind'], input: OnboardingInput): void {
+    const entry: EventLogEntry = {
+      eventId,
+      kind,
+      outcome: 'accepted',
+      receivedAt: new Date().toISOString(),
+      state: 'queued',
+      derived: true,
+      workflowId: eventWorkflowId(input.hrId, kind, eventId),
+    };
+    this.remember(entry);
+    this.queue.push({ entry, workflow: 'offboarding', input });
+  }
+
   async run(): Promise<void> {
     for (;;) {
-      await condition(
-        () =>
-          this.queue.length > 0 ||
-          (allHandlersFinished() &&
-            (workflowInfo().continueAsNewSuggested || (this.handledAny && !this.hasAccepted()))),
-      );
+      const wake = (): boolean =>
+        this.queue.length > 0 ||
+        (allHandlersFinished() && (workflowInfo().continueAsNewSuggested || (this.handledAny && !this.hasAccepted())));
+      const due = this.nextDue();
+      if (due !== undefined && patched(SCHEDULED_RUNS_PATCH)) {
+        const ms = Date.parse(due) - Date.now();
+        if (ms > 0) await condition(wake, ms);
+        this.queueDue();
+      } else {
+        await condition(wake);
+      }
       const next = this.queue.shift();
       if (next) {
         await this.runChild(next);
         continue;
       }
+      if (due !== undefined && !wake()) continue;
       if (!this.hasAccepted()) {
         log.info('no event accepted; entity ends');
         return;
@@ -339,16 +633,18 @@ class Employee {
     return this.state.events.some((e) => e.outcome === 'accepted');
   }
 
-  private async runChild({ entry, input, workflow }: Queued): Promise<void> {
+  private async runChild(q: Queued): Promise<void> {
+    const { entry, input, workflow } = q;
     const workflowId = entry.workflowId ?? eventWorkflowId(input.hrId, entry.kind, entry.eventId);
     this.current = workflowId;
     this.currentEntry = entry;
+    this.currentQueued = q;
     entry.state = 'running';
     const scope = new CancellationScope();
     this.currentScope = scope;
     try {
       await scope.run(() =>
-        executeChild(workflow === 'onboarding' ? onboardingWorkflow : offboardingWorkflow, {
+        executeChild(WORKFLOWS[workflow], {
           workflowId,
           args: [input],
           typedSearchAttributes: [
@@ -364,12 +660,21 @@ class Employee {
         }),
       );
       entry.state = 'done';
+      if (q.retention && patched(SCHEDULED_RUNS_PATCH)) {
+        this.state.deletion = { eventId: entry.eventId, ...q.retention, policyVersion: input.plan.policyVersion };
+      }
     } catch (err) {
-      if ((entry.state as EventLogEntry['state']) !== 'superseded') entry.state = 'failed';
+      if (this.requeued) {
+        log.info('waiting run stepped aside for a change; it runs again after it', { workflowId });
+      } else if ((entry.state as EventLogEntry['state']) !== 'superseded') {
+        entry.state = 'failed';
+      }
       log.warn('child workflow ended without completing', { workflowId, state: entry.state, error: String(err) });
     } finally {
+      this.requeued = false;
       this.current = undefined;
       this.currentEntry = undefined;
+      this.currentQueued = undefined;
       this.currentScope = undefined;
     }
   }
@@ -378,4 +683,8 @@ class Employee {
     this.state.events.push(entry);
     if (this.state.events.length > MAX_EVENT_LOG) this.state.events.splice(0, this.state.events.length - MAX_EVENT_LOG);
   }
+}
+
+function describeRevocation(r: { systemId: string; groups?: string[] }): string {
+  return r.groups ? `${r.systemId} groups ${r.groups.join(', ')}` : `${r.systemId} account`;
 }

@@ -5,7 +5,19 @@ import type { Phase, Plan, StepAction } from '../../domain/plan';
 export interface OnboardingInput {
   hrId: string;
   /** The HR event kind this run carries out. @default "hire" */
-  kind?: 'hire' | 'rehire' | 'termination' | 'cancel_hire' | 'leave_start' | 'leave_end';
+  kind?:
+    | 'hire'
+    | 'rehire'
+    | 'termination'
+    | 'cancel_hire'
+    | 'leave_start'
+    | 'leave_end'
+    /** A mover's grants and attribute updates. */
+    | 'change'
+    /** A mover's grace period ended: the old role's access goes. */
+    | 'grace_revocation'
+    /** A leaver's retention period ended: the accounts are deleted. */
+    | 'retention';
   eventId: string;
   record: EmployeeRecord;
   plan: Plan;

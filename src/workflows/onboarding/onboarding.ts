@@ -44,7 +44,8 @@ const { planEvent } = proxyLocalActivities<TenureActivities>({
 });
 
 /** Steps that wait on people run as child workflows (see `runPeopleStep`); the rest are activities. */
-type PeopleAction = 'approve' | 'manual_task';
+type PeopleAction = 'approve' | 'manual_task' | 'approve_handover' | 'transfer_data';
+const PEOPLE_ACTIONS: readonly StepAction[] = ['approve', 'manual_task', 'approve_handover', 'transfer_data'];
 const STEP_ACTIVITIES: Record<Exclude<StepAction, PeopleAction>, (input: StepInput) => Promise<StepResult>> = {
   allocate_work_email: acts.allocateWorkEmail,
   create_account: acts.createAccount,
@@ -55,6 +56,10 @@ const STEP_ACTIVITIES: Record<Exclude<StepAction, PeopleAction>, (input: StepInp
   disable_account: acts.disableAccount,
   delete_account: acts.deleteAccount,
   verify_exit: acts.verifyExit,
+  update_account: acts.updateAccount,
+  remove_groups: acts.removeGroups,
+  revoke_sessions: acts.revokeSessions,
+  reclaim_licence: acts.reclaimLicence,
 };
 
 /**
@@ -72,6 +77,15 @@ export async function onboardingWorkflow(input: OnboardingInput): Promise<Onboar
  * onboarding: status query, exceptions an operator retries, updatable timer for a moved exit date.
  */
 export async function offboardingWorkflow(input: OnboardingInput): Promise<OnboardingStatus> {
+  return runLifecycle(input);
+}
+
+/**
+ * A mover: grant what the new role gets (after approvals where the policy says), join its groups, and bring title,
+ * department, manager and name up to date in every system kept. What the old role loses is revoked later, by an
+ * offboarding-style run the person's entity workflow starts when the grace period ends.
+ */
+export async function roleChangeWorkflow(input: OnboardingInput): Promise<OnboardingStatus> {
   return runLifecycle(input);
 }
 
@@ -111,6 +125,8 @@ class Onboarding {
   private readonly onDone = new Map<string, () => void>();
   /** Systems whose approval was rejected or timed out: their steps are skipped. */
   private readonly denied = new Set<string>();
+  /** Systems whose data hand-over the manager declined (or let time out): the transfer is skipped. */
+  private readonly handoverDeclined = new Set<string>();
 
   constructor(private readonly input: OnboardingInput) {
     this.steps = input.plan.steps;
@@ -162,10 +178,11 @@ class Onboarding {
             const stage = this.revokes() ? 'revoking' : 'activating';
             if (this.status.stage !== stage) this.setStage(stage);
           }
-          if (step.systemId && this.denied.has(step.systemId) && step.action !== 'approve') {
+          const skip = this.skipReason(step);
+          if (skip) {
             const st = this.step(step.id);
             st.state = 'skipped';
-            st.outcome = 'not granted: the approval was denied';
+            st.outcome = skip;
           } else {
             await this.runStep(step);
           }
@@ -174,6 +191,16 @@ class Onboarding {
       );
     }
     await Promise.all(done.values());
+  }
+
+  private skipReason(step: PlanStep): string | undefined {
+    const sys = step.systemId;
+    if (!sys) return undefined;
+    if (step.action === 'transfer_data' && this.handoverDeclined.has(sys)) {
+      return 'not transferred: the manager declined the hand-over';
+    }
+    if (this.denied.has(sys) && step.action !== 'approve') return 'not granted: the approval was denied';
+    return undefined;
   }
 
   // ── timers ────────────────────────────────────────────────────────────────────────────────────────────
@@ -274,11 +301,11 @@ class Onboarding {
           licence: step.licence,
           accountId: step.systemId ? this.accountIds.get(step.systemId) : undefined,
           policyVersion: this.status.policyVersion,
+          ...(this.status.late ? { late: true } : {}),
         };
-        const r =
-          step.action === 'approve' || step.action === 'manual_task'
-            ? await this.runPeopleStep(step.action, stepInput)
-            : await STEP_ACTIVITIES[step.action](stepInput);
+        const r = isPeopleAction(step.action)
+          ? await this.runPeopleStep(step.action, stepInput)
+          : await STEP_ACTIVITIES[step.action](stepInput);
         if (r.workEmail) {
           this.workEmail = r.workEmail;
           this.status.workEmailAllocated = step.action === 'allocate_work_email';
@@ -305,27 +332,30 @@ class Onboarding {
   /** Does this run take access away (an exit, a cancelled hire, a leave) rather than give it? */
   private revokes(): boolean {
     const k = this.input.kind;
-    return k === 'termination' || k === 'cancel_hire' || k === 'leave_start';
+    return (
+      k === 'termination' || k === 'cancel_hire' || k === 'leave_start' || k === 'grace_revocation' || k === 'retention'
+    );
   }
 
   /** A human wait as a child workflow: an approval (a denial skips the system) or a manual task. */
   private async runPeopleStep(action: PeopleAction, input: StepInput): Promise<StepResult> {
     const systemId = input.systemId ?? '';
     const base = { hrId: this.input.hrId, eventId: this.input.eventId, systemId, record: this.input.record };
-    if (action === 'approve') {
-      const request = await acts.prepareApproval(base);
+    if (action === 'approve' || action === 'approve_handover') {
+      const handover = action === 'approve_handover';
+      const request = await acts.prepareApproval(handover ? { ...base, purpose: 'handover' } : base);
       if (!request) return { outcome: 'not_required', at: new Date().toISOString() };
       const r = await executeChild(approvalWorkflow, {
         workflowId: approvalWorkflowId(this.input.hrId, this.input.eventId, systemId),
         args: [request],
         parentClosePolicy: 'REQUEST_CANCEL',
       });
-      if (r.outcome !== 'approved') this.denied.add(systemId);
+      if (r.outcome !== 'approved') (handover ? this.handoverDeclined : this.denied).add(systemId);
       return { outcome: r.outcome, at: new Date().toISOString() };
     }
     const task = await acts.prepareManualTask({
       ...base,
-      action: this.revokes() ? 'disable_account' : 'create_account',
+      action: action === 'transfer_data' ? 'transfer_data' : this.revokes() ? 'disable_account' : 'create_account',
       workEmail: this.workEmail,
     });
     const done = await executeChild(manualTaskWorkflow, {
@@ -358,6 +388,10 @@ class Onboarding {
     this.status.stage = stage;
     upsertSearchAttributes([{ key: STAGE, value: stage }]);
   }
+}
+
+function isPeopleAction(a: StepAction): a is PeopleAction {
+  return PEOPLE_ACTIONS.includes(a);
 }
 
 function toStatus(s: PlanStep): StepStatus {

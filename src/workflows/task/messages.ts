@@ -9,7 +9,8 @@ export interface ManualTaskInput {
   hrId: string;
   systemId: string;
   systemName: string;
-  action: 'create_account' | 'disable_account';
+  /** `transfer_data`: hand a leaver's data in the app to their manager. */
+  action: 'create_account' | 'disable_account' | 'transfer_data';
   /** What the owner must do, in words (no personal data beyond what the owner needs). */
   instructions: string;
   /** Slack user ids of the app's owners. */
