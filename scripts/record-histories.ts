@@ -9,28 +9,85 @@ import { join } from 'node:path';
 import { retryStep } from '../src/client/operations';
 import { eventWorkflowId, employeeWorkflowId } from '../src/domain/ids';
 import { makeRecord } from '../test/helpers/records';
-import { startSharedServer, stopSharedServer } from '../test/helpers/temporal';
+import { REPLAY_CODEC_KEYS, startSharedServer, stopSharedServer } from '../test/helpers/temporal';
 import { startTenure } from '../test/helpers/tenure';
 
 const OUT = join(__dirname, '..', 'test', 'workflows', 'histories');
 
+/** Which scenarios to record: all by default, or those named on the command line (`basic`, `mover`). */
+const ONLY = new Set(process.argv.slice(2));
+const wanted = (name: string): boolean => ONLY.size === 0 || ONLY.has(name);
+
 async function main(): Promise<void> {
   await startSharedServer();
+  try {
+    if (wanted('basic')) await basic();
+    if (wanted('mover')) await mover();
+  } finally {
+    await stopSharedServer();
+  }
+}
+
+type Harness = Awaited<ReturnType<typeof startTenure>>;
+
+async function save(t: Harness, name: string, workflowId: string): Promise<void> {
+  const history = await t.client.workflow.getHandle(workflowId).fetchHistory();
+  writeFileSync(
+    join(OUT, `${name}.json`),
+    `{"workflowId": ${JSON.stringify(workflowId)}, "history": ${historyToJSON(history)}}\n`,
+  );
+}
+
+/**
+ * A mover (Engineering to Sales: the CRM granted now, the code host revoked after a 2 s grace period), then an
+ * involuntary exit whose accounts are deleted when a 3 s retention period ends; the entity's timers included.
+ */
+async function mover(): Promise<void> {
+  const t = await startTenure({
+    codecKeys: REPLAY_CODEC_KEYS,
+    extraApps: ['crm', 'code'],
+    policy: (p) => ({
+      ...p,
+      timing: { ...p.timing, moverGrace: '2s', retention: '3s' },
+      birthright: [
+        { name: 'everyone', systems: ['idp', 'wiki'] },
+        { name: 'eng', match: { department: ['Engineering'] }, systems: ['code'] },
+        { name: 'sales', match: { department: ['Sales'] }, systems: ['crm'] },
+      ],
+    }),
+  });
+  try {
+    const r = makeRecord({ hrId: 'REPLAY3', hireDate: '2025-02-03', department: 'Engineering' });
+    await t.tenure.sendEvent({ eventId: 'hire-3', kind: 'hire', record: r });
+    await waitResult(t, eventWorkflowId(r.hrId, 'hire', 'hire-3'));
+    const moved = { ...r, department: 'Sales', sourceUpdatedAt: new Date().toISOString() };
+    await t.tenure.sendEvent({ eventId: 'move-3', kind: 'change', record: moved });
+    await waitResult(t, eventWorkflowId(r.hrId, 'change', 'move-3'));
+    await save(t, 'role-change', eventWorkflowId(r.hrId, 'change', 'move-3'));
+    await waitResult(t, eventWorkflowId(r.hrId, 'change', 'move-3.grace'));
+    await save(t, 'grace-revocation', eventWorkflowId(r.hrId, 'change', 'move-3.grace'));
+    await t.tenure.sendEvent({
+      eventId: 'exit-3',
+      kind: 'termination',
+      record: { ...moved, exitKind: 'involuntary', sourceUpdatedAt: new Date().toISOString() },
+    });
+    await waitResult(t, eventWorkflowId(r.hrId, 'termination', 'exit-3.retention'));
+    await save(t, 'retention-deletion', eventWorkflowId(r.hrId, 'termination', 'exit-3.retention'));
+    await save(t, 'employee-mover', employeeWorkflowId(r.hrId));
+  } finally {
+    await t.stop();
+  }
+}
+
+async function basic(): Promise<void> {
   const t = await startTenure();
   try {
-    const save = async (name: string, workflowId: string): Promise<void> => {
-      const history = await t.client.workflow.getHandle(workflowId).fetchHistory();
-      writeFileSync(
-        join(OUT, `${name}.json`),
-        `{"workflowId": ${JSON.stringify(workflowId)}, "history": ${historyToJSON(history)}}\n`,
-      );
-    };
     // A hire that runs at once (late), then a voluntary exit already past, then the entity.
     const r = makeRecord({ hrId: 'REPLAY1', hireDate: '2025-02-03' });
     await t.tenure.sendEvent({ eventId: 'hire-1', kind: 'hire', record: r });
     const hireId = eventWorkflowId(r.hrId, 'hire', 'hire-1');
     await waitResult(t, hireId);
-    await save('onboarding-late', hireId);
+    await save(t, 'onboarding-late', hireId);
     await t.tenure.sendEvent({
       eventId: 'exit-1',
       kind: 'termination',
@@ -38,8 +95,8 @@ async function main(): Promise<void> {
     });
     const exitId = eventWorkflowId(r.hrId, 'termination', 'exit-1');
     await waitResult(t, exitId);
-    await save('offboarding', exitId);
-    await save('employee', employeeWorkflowId(r.hrId));
+    await save(t, 'offboarding', exitId);
+    await save(t, 'employee', employeeWorkflowId(r.hrId));
 
     // An exception retried by an operator.
     t.app.faults.next(1, {
@@ -61,14 +118,13 @@ async function main(): Promise<void> {
       }
     }
     await waitResult(t, id2);
-    await save('onboarding-exception-retry', id2);
+    await save(t, 'onboarding-exception-retry', id2);
   } finally {
     await t.stop();
-    await stopSharedServer();
   }
 }
 
-async function waitResult(t: Awaited<ReturnType<typeof startTenure>>, id: string): Promise<void> {
+async function waitResult(t: Harness, id: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     try {
       await t.client.workflow.getHandle(id).result();

@@ -1,5 +1,6 @@
 import type { EmployeeRecord, HrEventKind } from './employee';
 import type { Plan, PlanStep } from './plan';
+import { targetSystems } from './plan';
 import type { Policy } from './policy';
 import { identityProvider } from './policy';
 import { localInstant } from './time';
@@ -136,9 +137,9 @@ export function planExit(
 export function planReturn(record: EmployeeRecord, policy: Policy, policyVersion: string, now: string): ExitPlanResult {
   const idp = identityProvider(policy).id;
   const byId = new Map(policy.systems.map((s) => [s.id, s]));
-  const targets = policy.systems
-    .map((s) => s.id)
-    .filter((id) => id === idp || policy.birthright.some((r) => r.systems.some((g) => g.system === id)));
+  // The systems this person's role has (not every system some rule grants): the ones suspended at leave start.
+  const granted = new Set(targetSystems(record, policy));
+  const targets = policy.systems.map((s) => s.id).filter((id) => id === idp || granted.has(id));
   const steps: PlanStep[] = targets.map((systemId) => {
     const manual = byId.get(systemId)?.connector.type === 'manual';
     return {

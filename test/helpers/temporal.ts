@@ -56,3 +56,9 @@ const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: n
 export function uniqueTaskQueue(prefix = 'test'): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/**
+ * The payload key of the saved replay histories (test/workflows/histories). A test fixture, not a secret: it only
+ * ever encrypted the synthetic people of scripts/record-histories.ts.
+ */
+export const REPLAY_CODEC_KEYS = 'replay:dGVudXJlLXJlcGxheS1oaXN0b3JpZXMtdGVzdC1rZXk=';

@@ -58,6 +58,8 @@ export interface HarnessOptions {
   extraApps?: string[];
   /** Configure the identity provider's Okta sessions API (the peer's stand-in). @default false */
   idpSessions?: boolean;
+  /** The payload key ring (`TENURE_CODEC_KEYS` form). @default a fresh random key */
+  codecKeys?: string;
 }
 
 /** A whole Tenure on the shared dev server: two SCIM peers, a worker, the intake server and a client. */
@@ -122,7 +124,7 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
     stops.push(() => audit.close());
 
     // Payloads are encrypted in every test run, as in production (a fresh key per harness).
-    const converter = dataConverter(loadKeyRing({ TENURE_CODEC_KEYS: `test:${generateKey()}` }));
+    const converter = dataConverter(loadKeyRing({ TENURE_CODEC_KEYS: opts.codecKeys ?? `test:${generateKey()}` }));
     const taskQueue = uniqueTaskQueue();
     const native: NativeConnection = await connectNative();
     stops.push(() => native.close());

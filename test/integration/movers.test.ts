@@ -315,6 +315,26 @@ describe('movers and the hard cases: every system ends as HR says', function () 
     assert.deepEqual(systemsOf(r.hrId), { idp: 'inactive', wiki: 'inactive', crm: 'inactive', code: 'none' });
   });
 
+  it('a plain "employee updated" webhook is enough: the status it carries derives leave, return and exit', async () => {
+    const r = await hired({ department: 'Sales', status: 'active' });
+    const away = await send('change', { ...r, status: 'on_leave' }, `upd1-${r.hrId}`);
+    assert.equal(away.outcome, 'accepted', JSON.stringify(away));
+    await resultWhenStarted(t.client.workflow.getHandle(eventWorkflowId(r.hrId, 'leave_start', `upd1-${r.hrId}`)));
+    assert.deepEqual(systemsOf(r.hrId), { idp: 'inactive', wiki: 'inactive', crm: 'inactive', code: 'none' });
+    await settled(r.hrId);
+    const back = await send('change', { ...r, status: 'active' }, `upd2-${r.hrId}`);
+    assert.equal(back.outcome, 'accepted', JSON.stringify(back));
+    await resultWhenStarted(t.client.workflow.getHandle(eventWorkflowId(r.hrId, 'leave_end', `upd2-${r.hrId}`)));
+    assert.deepEqual(systemsOf(r.hrId), { idp: 'active', wiki: 'active', crm: 'active', code: 'none' });
+    await settled(r.hrId);
+    const gone = await send('change', { ...r, status: 'terminated', exitKind: 'involuntary' }, `upd3-${r.hrId}`);
+    assert.equal(gone.outcome, 'accepted', JSON.stringify(gone));
+    await resultWhenStarted(run(r.hrId, 'termination', `upd3-${r.hrId}`));
+    assert.deepEqual(systemsOf(r.hrId), { idp: 'inactive', wiki: 'inactive', crm: 'inactive', code: 'none' });
+    const kinds = (await entityStatus(r.hrId)).events.filter((e) => e.eventId.startsWith('upd')).map((e) => e.kind);
+    assert.deepEqual(kinds, ['leave_start', 'leave_end', 'termination']);
+  });
+
   it('a change after the exit took effect is refused and gives nothing back', async () => {
     const r = await hired({ department: 'Sales' });
     const term = await send('termination', { ...r, status: 'terminated', exitKind: 'involuntary' }, `gone-${r.hrId}`);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
-import { workflowBundle } from '../helpers/temporal';
+import { dataConverter, loadKeyRing } from '../../src/codec';
+import { REPLAY_CODEC_KEYS, workflowBundle } from '../helpers/temporal';
 
 const DIR = join(__dirname, 'histories');
 
@@ -23,7 +24,14 @@ describe('replay: saved histories replay against the current workflow code', fun
       };
       return { workflowId, history };
     });
-    const results = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories);
+    // Histories recorded since payload encryption carry encrypted payloads, under the fixture key.
+    const results = Worker.runReplayHistories(
+      {
+        workflowBundle: await workflowBundle(),
+        dataConverter: dataConverter(loadKeyRing({ TENURE_CODEC_KEYS: REPLAY_CODEC_KEYS })),
+      },
+      histories,
+    );
     let count = 0;
     for await (const r of results) {
       count += 1;

@@ -151,6 +151,14 @@ class Employee {
     if (last !== undefined && Date.parse(event.record.sourceUpdatedAt) < Date.parse(last)) {
       return reject(`stale: HR already sent a newer update of this person (sourceUpdatedAt ${last})`);
     }
+    // A plain "employee updated" is enough: the transition is derived from the status HR now gives.
+    if (event.kind === 'change') {
+      const kind = this.derivedKind(event.record);
+      if (kind !== 'change') {
+        event = { ...event, kind };
+        entry.kind = kind;
+      }
+    }
     switch (event.kind) {
       case 'hire':
       case 'rehire':
@@ -164,6 +172,16 @@ class Employee {
       case 'change':
         return this.change(event, entry, reject);
     }
+  }
+
+  /** The transition a changed record means: a new status of terminated, on leave or back from leave. */
+  private derivedKind(next: HrEvent['record']): HrEvent['kind'] {
+    const previous = this.state.record;
+    if (!previous || !this.lastHire()) return 'change';
+    if (next.status === 'terminated' && previous.status !== 'terminated' && !this.pendingExit()) return 'termination';
+    if (next.status === 'on_leave' && !this.onLeave()) return 'leave_start';
+    if (next.status === 'active' && this.onLeave()) return 'leave_end';
+    return 'change';
   }
 
   private lastHire(): EventLogEntry | undefined {
