@@ -335,6 +335,38 @@ describe('movers and the hard cases: every system ends as HR says', function () 
     assert.deepEqual(kinds, ['leave_start', 'leave_end', 'termination']);
   });
 
+  it('a termination while onboarding runs (a step in exception) cancels it and leaves nothing active', async () => {
+    t.app.faults.next(1, {
+      method: 'POST',
+      path: '/Users',
+      status: 400,
+      body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '400', detail: 'bad' },
+    });
+    const r = makeRecord({ hireDate: '2025-03-03', department: 'Sales', managerHrId });
+    const a = await send('hire', r, `hire-${r.hrId}`);
+    assert.equal(a.outcome, 'accepted', JSON.stringify(a));
+    const onboarding = t.client.workflow.getHandle(eventWorkflowId(r.hrId, 'hire', `hire-${r.hrId}`));
+    await waitFor(
+      async () => (await onboarding.query(onboardingStatusQuery)).exceptions.includes('create_account:wiki'),
+      30_000,
+      'the wiki step in exception',
+    );
+    const exitId = `fired-${r.hrId}`;
+    const e = await send('termination', { ...r, status: 'terminated', exitKind: 'involuntary' }, exitId);
+    assert.equal(e.outcome, 'accepted', JSON.stringify(e));
+    const final = await resultWhenStarted(run(r.hrId, 'termination', exitId));
+    assert.equal(final.stage, 'completed');
+    await settled(r.hrId);
+    const s = await entityStatus(r.hrId);
+    assert.equal(s.events.find((x) => x.eventId === `hire-${r.hrId}`)?.state, 'superseded');
+    const states = systemsOf(r.hrId);
+    assert.ok(
+      Object.values(states).every((v) => v !== 'active'),
+      JSON.stringify(states),
+    );
+    assert.equal(states.idp, 'inactive');
+  });
+
   it('a change after the exit took effect is refused and gives nothing back', async () => {
     const r = await hired({ department: 'Sales' });
     const term = await send('termination', { ...r, status: 'terminated', exitKind: 'involuntary' }, `gone-${r.hrId}`);
