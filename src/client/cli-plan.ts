@@ -1,25 +1,85 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadPolicyFile } from '../config/policy-file';
+import type { EmployeeRecord } from '../domain/employee';
 import { employeeRecordSchema } from '../domain/employee';
+import type { PlanStep } from '../domain/plan';
+import { planChange } from '../domain/plan-change';
 import { planHireEvent } from '../domain/plan-event';
+import { formatDuration } from '../domain/approval';
+
+function readRecord(file: string): EmployeeRecord {
+  const parsed = employeeRecordSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`invalid record ${file}:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+function stepLines(steps: PlanStep[]): string[] {
+  return steps.map((s, i) => {
+    const what = [
+      s.systemId,
+      s.groups?.length ? `groups ${s.groups.join(', ')}` : '',
+      s.licence ? `licence ${s.licence}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    const after = s.dependsOn.length ? `  after ${s.dependsOn.join(', ')}` : '';
+    return `  ${String(i + 1).padStart(2)}. [${s.phase}] ${s.action}${what ? ` (${what})` : ''}${after}`;
+  });
+}
 
 /** `tenure plan --record file.json`: what a hire would run under the policy — and nothing runs. */
 export function registerPlanCommands(program: Command): void {
   program
     .command('plan')
-    .description('print the plan a hire would run (systems, groups, order, waits) without running anything')
+    .description(
+      'print the plan a hire (or, with --from, a move) would run: systems, groups, order, waits; nothing runs',
+    )
     .requiredOption('--record <file>', 'an EmployeeRecord as JSON')
+    .option('--from <file>', "the person's current record: plan the move from it to --record (a mover)")
     .option('--policy <file>', 'policy file (default: $TENURE_POLICY or config/tenure.dev.yaml)')
     .option('--json', 'print the plan as JSON')
-    .action((opts: { record: string; policy?: string; json?: boolean }) => {
+    .action((opts: { record: string; from?: string; policy?: string; json?: boolean }) => {
       const loaded = loadPolicyFile(opts.policy ?? process.env.TENURE_POLICY ?? 'config/tenure.dev.yaml');
-      const parsed = employeeRecordSchema.safeParse(JSON.parse(readFileSync(opts.record, 'utf8')));
-      if (!parsed.success) {
-        const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
-        throw new Error(`invalid record ${opts.record}:\n${lines.join('\n')}`);
+      const record = readRecord(opts.record);
+      if (opts.from) {
+        const previous = readRecord(opts.from);
+        const result = planChange(previous, record, loaded.policy, loaded.version, new Date().toISOString());
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+          if (!result.ok) process.exitCode = 1;
+          return;
+        }
+        if (!result.ok) {
+          process.stderr.write(`no plan: ${result.reason}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        const out = [
+          `Move of ${record.hrId} under policy ${loaded.path} (version ${result.plan.policyVersion})`,
+          `  changes: ${result.changes.join('; ') || '(nothing that affects access)'}`,
+          '',
+          'At once:',
+          ...(result.plan.steps.length ? stepLines(result.plan.steps) : ['  (nothing)']),
+          '',
+          `After the grace period (${formatDuration(loaded.policy.timing.moverGrace)}):`,
+          ...(result.revocations.length
+            ? result.revocations.map((r) =>
+                r.groups
+                  ? `  - ${r.systemId}: leave groups ${r.groups.join(', ')}`
+                  : `  - ${r.systemId}: disable the account`,
+              )
+            : ['  (nothing)']),
+          '',
+          'Nothing was run.',
+        ];
+        process.stdout.write(`${out.join('\n')}\n`);
+        return;
       }
-      const result = planHireEvent(parsed.data, loaded.policy, loaded.version);
+      const result = planHireEvent(record, loaded.policy, loaded.version);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         if (!result.ok) process.exitCode = 1;
@@ -32,22 +92,12 @@ export function registerPlanCommands(program: Command): void {
       }
       const { plan } = result;
       const out = [
-        `Plan for ${parsed.data.hrId} under policy ${loaded.path} (version ${plan.policyVersion})`,
+        `Plan for ${record.hrId} under policy ${loaded.path} (version ${plan.policyVersion})`,
         `  playbooks:        ${plan.playbooks.join(', ') || '(none)'}`,
         `  pre-provision at: ${result.preProvisionAt}  (accounts created disabled)`,
         `  activate at:      ${result.effectiveAt}  (hire instant)`,
         '',
-        ...plan.steps.map((s, i) => {
-          const what = [
-            s.systemId,
-            s.groups?.length ? `groups ${s.groups.join(', ')}` : '',
-            s.licence ? `licence ${s.licence}` : '',
-          ]
-            .filter(Boolean)
-            .join(', ');
-          const after = s.dependsOn.length ? `  after ${s.dependsOn.join(', ')}` : '';
-          return `  ${String(i + 1).padStart(2)}. [${s.phase}] ${s.action}${what ? ` (${what})` : ''}${after}`;
-        }),
+        ...stepLines(plan.steps),
         '',
         'Nothing was run.',
       ];

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { loadPolicyFile, parsePolicy } from '../../src/config/policy-file';
@@ -207,6 +210,39 @@ describe('plan: movers, revocations and the leaver extras', () => {
   it('the shipped policies validate', () => {
     for (const f of ['tenure.example.yaml', 'tenure.dev.yaml']) {
       assert.ok(loadPolicyFile(join(__dirname, '..', '..', 'config', f)).version);
+    }
+  });
+
+  it('`tenure plan --from` previews a move, and runs nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tenure-plan-'));
+    try {
+      const before = makeRecord({ department: 'Engineering' });
+      writeFileSync(join(dir, 'old.json'), JSON.stringify(before));
+      writeFileSync(join(dir, 'new.json'), JSON.stringify({ ...before, department: 'Sales' }));
+      const root = join(__dirname, '..', '..');
+      const out = execFileSync(
+        process.execPath,
+        [
+          '-r',
+          'tsx/cjs',
+          join(root, 'src/client/cli.ts'),
+          'plan',
+          '--record',
+          join(dir, 'new.json'),
+          '--from',
+          join(dir, 'old.json'),
+          '--policy',
+          join(root, 'config/tenure.example.yaml'),
+          '--json',
+        ],
+        { cwd: root, encoding: 'utf8' },
+      );
+      const r = JSON.parse(out) as { ok: boolean; revocations: unknown[]; changes: string[] };
+      assert.equal(r.ok, true);
+      assert.deepEqual(r.revocations, [{ systemId: 'github' }]);
+      assert.deepEqual(r.changes, ['department: Engineering → Sales']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
