@@ -68,6 +68,8 @@ export interface StepInput {
   policyVersion: string;
   /** The run's instant had already passed when it started (a back-dated event): the evidence says so. */
   late?: boolean;
+  /** For `verify_exit`: every other step of the run as it stands, recorded as the exit's evidence summary. */
+  summary?: { id: string; state: string; outcome?: string }[];
 }
 
 export interface StepResult {
@@ -480,7 +482,11 @@ export function createActivities(deps: ActivityDeps) {
             'exit_incomplete',
           );
         }
-        return { result: { outcome: 'verified_inactive', at: new Date().toISOString() }, readBack: { systems } };
+        return {
+          result: { outcome: 'verified_inactive', at: new Date().toISOString() },
+          ...(input.summary ? { detail: { steps: input.summary } } : {}),
+          readBack: { systems },
+        };
       });
     },
 

@@ -404,6 +404,15 @@ describe('movers and the hard cases: every system ends as HR says', function () 
     const ev = await evidenceOf(r.hrId);
     const verified = ev.find((e) => e.action === 'verify_exit');
     assert.equal(verified?.outcome, 'verified_inactive');
+    // The summary: every step of the exit with its outcome, in the same evidence record as the read-back.
+    const summary = verified?.detail?.steps as { id: string; state: string; outcome?: string }[];
+    assert.deepEqual(
+      summary.filter((x) => x.id.startsWith('revoke_sessions') || x.id.startsWith('reclaim')),
+      [
+        { id: 'revoke_sessions:idp', state: 'succeeded', outcome: 'revoked' },
+        { id: 'reclaim_licence:wiki', state: 'succeeded', outcome: 'reclaimed' },
+      ],
+    );
     assert.ok(ev.some((e) => e.action === 'reclaim_licence' && e.detail?.licence === 'wiki-seat'));
     assert.ok(ev.some((e) => e.action === 'revoke_sessions' && e.outcome === 'revoked'));
 

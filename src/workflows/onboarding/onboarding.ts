@@ -302,6 +302,13 @@ class Onboarding {
           accountId: step.systemId ? this.accountIds.get(step.systemId) : undefined,
           policyVersion: this.status.policyVersion,
           ...(this.status.late ? { late: true } : {}),
+          ...(step.action === 'verify_exit'
+            ? {
+                summary: this.status.steps
+                  .filter((x) => x.id !== step.id)
+                  .map((x) => ({ id: x.id, state: x.state, ...(x.outcome ? { outcome: x.outcome } : {}) })),
+              }
+            : {}),
         };
         const r = isPeopleAction(step.action)
           ? await this.runPeopleStep(step.action, stepInput)
