@@ -15,7 +15,7 @@ import { resultWhenStarted, waitFor } from '../helpers/wait';
  * A leaver's data goes to their manager only after the manager accepts it in Slack; the wiki's owner then does the
  * transfer as a task. Neither waits the revocation: the accounts are inactive and verified first.
  */
-describe('leaver: data hand-over to the manager, after the manager approves', function () {
+describe('people in movers and leavers: data hand-over after the manager approves, approvals for a new role', function () {
   this.timeout(180_000);
   let t: TenureHarness;
   const managerHrId = `MGR${Date.now().toString(36)}H`;
@@ -23,6 +23,7 @@ describe('leaver: data hand-over to the manager, after the manager approves', fu
   before(async () => {
     t = await startTenure({
       slack: true,
+      extraApps: ['crm'],
       policy: (p) => ({
         ...p,
         people: {
@@ -38,8 +39,14 @@ describe('leaver: data hand-over to the manager, after the manager approves', fu
                 owner: 'wiki-team',
                 dataHandover: { instructions: "Move the leaver's pages and drafts to the manager's space." },
               }
-            : s,
+            : s.id === 'crm'
+              ? { ...s, approval: { approvers: ['manager' as const] } }
+              : s,
         ),
+        birthright: [
+          { name: 'everyone', systems: ['idp', 'wiki'] },
+          { name: 'sales', match: { department: ['Sales'] }, systems: ['crm'] },
+        ],
       }),
     });
     await new ScimConnector({ systemId: 'idp', baseUrl: t.idp.url }).ensureAccount({
@@ -162,5 +169,44 @@ describe('leaver: data hand-over to the manager, after the manager approves', fu
     assert.equal(final.steps.find((s) => s.id === 'transfer_data:wiki')?.state, 'skipped');
     assert.equal(buttonsFor('UWENDY').length, tasks, 'no task for the owner');
     assert.ok(accounts(record.hrId).every((u) => !u.active));
+  });
+
+  it('a mover into a role whose system needs approval gets it only after the manager approves in Slack', async () => {
+    const record = makeRecord({ hireDate: '2025-04-01', managerHrId, department: 'Engineering' });
+    const a = await t.tenure.sendEvent({ eventId: `hire-${record.hrId}`, kind: 'hire', record });
+    assert.equal(a.outcome, 'accepted', JSON.stringify(a));
+    await resultWhenStarted(t.client.workflow.getHandle(eventWorkflowId(record.hrId, 'hire', `hire-${record.hrId}`)));
+    const before = buttonsFor('UMARIA').length;
+    const moveId = `move-${record.hrId}`;
+    const m = await t.tenure.sendEvent({
+      eventId: moveId,
+      kind: 'change',
+      record: { ...record, department: 'Sales', sourceUpdatedAt: new Date().toISOString() },
+    });
+    assert.equal(m.outcome, 'accepted', JSON.stringify(m));
+    await waitFor(() => buttonsFor('UMARIA').length === before + 1, 30_000, 'approval request for the CRM');
+    const crm = () => (t.apps.crm?.users() ?? []).filter((u) => u.externalId === record.hrId);
+    assert.equal(crm().length, 0, 'nothing in the CRM before the approval');
+    const request = buttonsFor('UMARIA').at(-1);
+    assert.ok(request);
+    const approve = await postToSlackEndpoint(
+      t.intake.url,
+      t.slackSigningSecret,
+      slackClickPayload(request, 'UMARIA', 'approve'),
+    );
+    assert.equal(approve.status, 200);
+    const final = await resultWhenStarted(
+      t.client.workflow.getHandle<typeof offboardingWorkflow>(eventWorkflowId(record.hrId, 'change', moveId)),
+    );
+    assert.equal(final.stage, 'completed');
+    assert.equal(final.steps.find((s) => s.id === 'approve:crm')?.outcome, 'approved');
+    assert.deepEqual(
+      crm().map((u) => u.active),
+      [true],
+    );
+    assert.ok(
+      accounts(record.hrId).every((u) => u.active),
+      'the kept systems stay active',
+    );
   });
 });
