@@ -27,6 +27,8 @@ export interface Account {
   hrId?: string;
   userName: string;
   active: boolean;
+  /** The system's id for the manager's account (SCIM enterprise `manager.value`), when the system records one. */
+  managerId?: string;
 }
 
 export interface EnsureAccountOutcome {
@@ -63,6 +65,8 @@ export interface SessionRevocation {
 export interface IdentityConnector extends Partial<GroupCapable> {
   readonly systemId: string;
   findByHrKey(hrId: string, userName?: string): Promise<Account | undefined>;
+  /** The account with the system's own id (e.g. a manager reference), when the system can look it up. */
+  findById?(accountId: string): Promise<Account | undefined>;
   /** Whoever holds this login name, whatever their HR key (for naming: is the name taken?). */
   findByUserName(userName: string): Promise<Account | undefined>;
   /** Idempotent: looks up before creating and adopts an existing account on conflict. */

@@ -15,6 +15,7 @@ import { planExit, planReturn } from '../domain/plan-exit';
 import { identityProvider } from '../domain/policy';
 import type { Actor, AuditStore, EvidenceInput } from './audit/types';
 import { toActivityFailure } from './errors';
+import { identityProviderDirectory } from './directory';
 import type { HrisConnector } from './hris-connector';
 import type { Account, IdentityConnector } from './identity';
 import { ConnectorError, isGroupCapable } from './identity';
@@ -171,7 +172,9 @@ export function createActivities(deps: ActivityDeps) {
       audit: deps.audit,
       connectors: deps.connectors,
       policy,
-      directory: deps.directory,
+      // The manager's manager comes from the identity provider unless the worker is given another directory.
+      directory:
+        deps.directory ?? (deps.connectors.has(idpId) ? identityProviderDirectory(connector(idpId)) : undefined),
     }),
 
     /** Computes the plan and the instants an event takes effect (a local activity of the entity workflow). */
@@ -233,6 +236,8 @@ export function createActivities(deps: ActivityDeps) {
         const userName = requireEmail(input);
         const name = displayName(input.record);
         const existing = await c.findByHrKey(input.record.hrId, userName);
+        const managerHrId = input.record.managerHrId;
+        const manager = managerHrId ? await c.findByHrKey(managerHrId) : undefined;
         const { account, outcome } = await c.ensureAccount({
           hrId: input.record.hrId,
           userName,
@@ -241,6 +246,7 @@ export function createActivities(deps: ActivityDeps) {
           email: userName,
           title: input.record.title,
           department: input.record.department,
+          ...(manager ? { managerId: manager.id } : {}),
           // Pre-provisioned accounts stay disabled; an account that is already active is left active.
           active: existing?.active ?? false,
         });

@@ -235,6 +235,8 @@ export function toBool(value: unknown, fallback: boolean): boolean {
 export function userToAccount(user: ScimUser): Account {
   const account: Account = { id: user.id, userName: user.userName, active: toBool(user.active, true) };
   if (typeof user.externalId === 'string' && user.externalId !== '') account.hrId = user.externalId;
+  const manager = user[SCIM_ENTERPRISE_USER_SCHEMA]?.manager?.value;
+  if (typeof manager === 'string' && manager !== '') account.managerId = manager;
   return account;
 }
 
@@ -296,6 +298,12 @@ export class ScimConnector implements IdentityConnector, GroupCapable {
   async findByHrKey(hrId: string, userName?: string): Promise<Account | undefined> {
     const found = await this.lookup(hrId, userName);
     return found.kind === 'found' ? userToAccount(found.user) : undefined;
+  }
+
+  /** The account with this id, or undefined when there is none. */
+  async findById(accountId: string): Promise<Account | undefined> {
+    const user = await this.getUser(accountId);
+    return user ? userToAccount(user) : undefined;
   }
 
   /** Whoever holds this login name (case-insensitively), whatever their `externalId`: is the name taken? */
