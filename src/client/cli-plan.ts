@@ -17,6 +17,25 @@ function readRecord(file: string): EmployeeRecord {
   return parsed.data;
 }
 
+/** Prints a plan result: JSON as it is, or the lines `render` makes of a plan; no plan sets exit code 1. */
+function printResult<R extends { ok: true } | { ok: false; reason: string }>(
+  result: R,
+  json: boolean | undefined,
+  render: (ok: Extract<R, { ok: true }>) => string[],
+): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    if (!result.ok) process.exitCode = 1;
+    return;
+  }
+  if (!result.ok) {
+    process.stderr.write(`no plan: ${(result as { reason: string }).reason}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  process.stdout.write(`${[...render(result as Extract<R, { ok: true }>), '', 'Nothing was run.'].join('\n')}\n`);
+}
+
 function stepLines(steps: PlanStep[]): string[] {
   return steps.map((s, i) => {
     const what = [
@@ -47,18 +66,8 @@ export function registerPlanCommands(program: Command): void {
       const record = readRecord(opts.record);
       if (opts.from) {
         const previous = readRecord(opts.from);
-        const result = planChange(previous, record, loaded.policy, loaded.version, new Date().toISOString());
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-          if (!result.ok) process.exitCode = 1;
-          return;
-        }
-        if (!result.ok) {
-          process.stderr.write(`no plan: ${result.reason}\n`);
-          process.exitCode = 1;
-          return;
-        }
-        const out = [
+        const change = planChange(previous, record, loaded.policy, loaded.version, new Date().toISOString());
+        printResult(change, opts.json, (result) => [
           `Move of ${record.hrId} under policy ${loaded.path} (version ${result.plan.policyVersion})`,
           `  changes: ${result.changes.join('; ') || '(nothing that affects access)'}`,
           '',
@@ -73,34 +82,16 @@ export function registerPlanCommands(program: Command): void {
                   : `  - ${r.systemId}: disable the account`,
               )
             : ['  (nothing)']),
-          '',
-          'Nothing was run.',
-        ];
-        process.stdout.write(`${out.join('\n')}\n`);
+        ]);
         return;
       }
-      const result = planHireEvent(record, loaded.policy, loaded.version);
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-        if (!result.ok) process.exitCode = 1;
-        return;
-      }
-      if (!result.ok) {
-        process.stderr.write(`no plan: ${result.reason}\n`);
-        process.exitCode = 1;
-        return;
-      }
-      const { plan } = result;
-      const out = [
-        `Plan for ${record.hrId} under policy ${loaded.path} (version ${plan.policyVersion})`,
-        `  playbooks:        ${plan.playbooks.join(', ') || '(none)'}`,
+      printResult(planHireEvent(record, loaded.policy, loaded.version), opts.json, (result) => [
+        `Plan for ${record.hrId} under policy ${loaded.path} (version ${result.plan.policyVersion})`,
+        `  playbooks:        ${result.plan.playbooks.join(', ') || '(none)'}`,
         `  pre-provision at: ${result.preProvisionAt}  (accounts created disabled)`,
         `  activate at:      ${result.effectiveAt}  (hire instant)`,
         '',
-        ...stepLines(plan.steps),
-        '',
-        'Nothing was run.',
-      ];
-      process.stdout.write(`${out.join('\n')}\n`);
+        ...stepLines(result.plan.steps),
+      ]);
     });
 }

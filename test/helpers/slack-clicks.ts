@@ -75,3 +75,11 @@ export function slackClickPayload(
     ],
   };
 }
+
+/** The messages with buttons (not ephemeral) Tenure posted to one Slack user, oldest first. */
+export function buttonsFor(slack: { messages: SlackMessage[] } | undefined, user: string): SlackMessage[] {
+  return (slack?.messages ?? []).filter(
+    (m) =>
+      m.channel === user && !m.ephemeral && (m.blocks ?? []).some((b) => (b as { type?: string }).type === 'actions'),
+  );
+}

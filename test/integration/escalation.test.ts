@@ -4,7 +4,7 @@ import { identityProviderDirectory } from '../../src/activities/directory';
 import { eventWorkflowId } from '../../src/domain/ids';
 import type { onboardingWorkflow } from '../../src/workflows/onboarding/onboarding';
 import { makeRecord } from '../helpers/records';
-import { postToSlackEndpoint, slackClickPayload } from '../helpers/slack-clicks';
+import { buttonsFor as slackButtonsFor, postToSlackEndpoint, slackClickPayload } from '../helpers/slack-clicks';
 import type { TenureHarness } from '../helpers/tenure';
 import { startTenure } from '../helpers/tenure';
 import { resultWhenStarted, waitFor } from '../helpers/wait';
@@ -56,11 +56,7 @@ describe("escalation to the manager's manager, found in the identity provider", 
     await t?.stop();
   });
 
-  const buttonsFor = (user: string) =>
-    (t.slack?.messages ?? []).filter(
-      (m) =>
-        m.channel === user && !m.ephemeral && (m.blocks ?? []).some((b) => (b as { type?: string }).type === 'actions'),
-    );
+  const buttonsFor = (user: string) => slackButtonsFor(t.slack, user);
 
   it('reads who manages whom from the identity provider', async () => {
     const directory = identityProviderDirectory(new ScimConnector({ systemId: 'idp', baseUrl: t.idp.url }));

@@ -6,7 +6,7 @@ import { employeeStatusQuery } from '../../src/workflows/employee/messages';
 import { onboardingStatusQuery } from '../../src/workflows/onboarding/messages';
 import type { offboardingWorkflow } from '../../src/workflows/onboarding/onboarding';
 import { makeRecord } from '../helpers/records';
-import { postToSlackEndpoint, slackClickPayload } from '../helpers/slack-clicks';
+import { buttonsFor as slackButtonsFor, postToSlackEndpoint, slackClickPayload } from '../helpers/slack-clicks';
 import type { TenureHarness } from '../helpers/tenure';
 import { startTenure } from '../helpers/tenure';
 import { resultWhenStarted, waitFor } from '../helpers/wait';
@@ -64,11 +64,7 @@ describe('people in movers and leavers: data hand-over after the manager approve
     await t?.stop();
   });
 
-  const buttonsFor = (user: string) =>
-    (t.slack?.messages ?? []).filter(
-      (m) =>
-        m.channel === user && !m.ephemeral && (m.blocks ?? []).some((b) => (b as { type?: string }).type === 'actions'),
-    );
+  const buttonsFor = (user: string) => slackButtonsFor(t.slack, user);
 
   const accounts = (hrId: string) => [...t.idp.users(), ...t.app.users()].filter((u) => u.externalId === hrId);
 

@@ -7,7 +7,7 @@ import { eventWorkflowId } from '../../src/domain/ids';
 import { onboardingStatusQuery } from '../../src/workflows/onboarding/messages';
 import type { onboardingWorkflow } from '../../src/workflows/onboarding/onboarding';
 import { makeRecord } from '../helpers/records';
-import { postToSlackEndpoint, slackClickPayload } from '../helpers/slack-clicks';
+import { buttonsFor as slackButtonsFor, postToSlackEndpoint, slackClickPayload } from '../helpers/slack-clicks';
 import type { TenureHarness } from '../helpers/tenure';
 import { startTenure } from '../helpers/tenure';
 import { resultWhenStarted, waitFor } from '../helpers/wait';
@@ -69,11 +69,7 @@ describe('onboarding with people: manager approval and a manual task, from Slack
     await payroll?.close();
   });
 
-  const buttonsFor = (user: string) =>
-    (t.slack?.messages ?? []).filter(
-      (m) =>
-        m.channel === user && !m.ephemeral && (m.blocks ?? []).some((b) => (b as { type?: string }).type === 'actions'),
-    );
+  const buttonsFor = (user: string) => slackButtonsFor(t.slack, user);
 
   async function allEvidence() {
     const out = [];
