@@ -183,6 +183,7 @@ describe('movers and the hard cases: every system ends as HR says', function () 
     assert.match(a.outcome === 'accepted' ? (a.reason ?? '') : '', /code account/);
     const grants = await resultWhenStarted(run(r.hrId, 'change', `move-${r.hrId}`));
     assert.equal(grants.stage, 'completed');
+    assert.equal(grants.late, false);
     assert.equal(stepOf(grants, 'create_account:crm')?.state, 'succeeded');
     assert.equal(stepOf(grants, 'update_account:idp')?.outcome, 'updated');
 
@@ -205,6 +206,7 @@ describe('movers and the hard cases: every system ends as HR says', function () 
 
     const revoked = await resultWhenStarted(run(r.hrId, 'change', `move-${r.hrId}.grace`), 60_000);
     assert.equal(revoked.stage, 'completed');
+    assert.equal(revoked.late, false);
     assert.ok(
       Date.parse(revoked.startedAt) >= Date.parse(pending[0]?.dueAt ?? ''),
       'nothing was revoked before the grace period ended',
@@ -392,6 +394,7 @@ describe('movers and the hard cases: every system ends as HR says', function () 
     assert.equal(a.outcome, 'accepted', JSON.stringify(a));
     const final = await resultWhenStarted(run(r.hrId, 'termination', exitId));
     assert.equal(final.stage, 'completed');
+    assert.equal(final.late, false, 'an involuntary exit runs at once, which is on time');
     assert.equal(stepOf(final, 'revoke_sessions:idp')?.outcome, 'revoked');
     assert.equal(stepOf(final, 'reclaim_licence:wiki')?.outcome, 'reclaimed');
     assert.equal(t.idp.activeSessions(idpAccount.id), 0, 'no session outlives the exit');

@@ -72,6 +72,7 @@ function exitInput(event: HrEvent, planned: { plan: Plan; effectiveAt: string })
     plan: planned.plan,
     effectiveAt: planned.effectiveAt,
     preProvisionAt: planned.effectiveAt,
+    receivedAt: event.receivedAt,
   };
 }
 
@@ -239,6 +240,7 @@ class Employee {
         plan: planned.plan,
         effectiveAt: planned.effectiveAt,
         preProvisionAt: planned.preProvisionAt,
+        receivedAt: event.receivedAt,
       },
     });
     // A contractor's end date is known at hire: their exit is scheduled now.
@@ -507,6 +509,7 @@ class Employee {
             record: next,
             plan: mover.plan,
             effectiveAt: event.receivedAt,
+            receivedAt: event.receivedAt,
           },
         };
         // The move goes before any exit still queued: the exit then revokes the new role's access too.
@@ -606,7 +609,9 @@ class Employee {
     }
   }
 
+  /** A run Tenure scheduled itself is due at its instant, never late for it. */
   private queueDerived(eventId: string, kind: EventLogEntry['kind'], input: OnboardingInput): void {
+    input.receivedAt = input.effectiveAt;
     const entry: EventLogEntry = {
       eventId,
       kind,

@@ -25,6 +25,11 @@ export interface OnboardingInput {
   preProvisionAt?: string;
   /** ISO instant at which access turns on (hire date + activation time in the person's zone). */
   effectiveAt: string;
+  /**
+   * When Tenure learnt of the event (or, for a run it scheduled itself, its due instant). A run whose instant was
+   * already past then is late. Absent in runs started before this field existed: their start time is used.
+   */
+  receivedAt?: string;
 }
 
 /** `exception`: a permanent failure waiting for an operator to fix the cause and retry the step. */

@@ -212,7 +212,9 @@ class Onboarding {
       this.rearmed = false;
       await condition(() => this.rearmed, remaining);
     }
-    if (field === 'effectiveAt' && Date.parse(this.status.effectiveAt) < Date.parse(this.status.startedAt)) {
+    // Late: the instant had passed when HR told us (a back-dated event); "at once" (an involuntary exit) is not late.
+    const told = this.input.receivedAt ?? this.status.startedAt;
+    if (field === 'effectiveAt' && Date.parse(this.status.effectiveAt) < Date.parse(told)) {
       this.status.late = true;
       log.info('hire instant had already passed when the run started; activating now', { eventId: this.input.eventId });
     }
