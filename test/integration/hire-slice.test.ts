@@ -109,8 +109,10 @@ describe('hire: signed webhook to accounts in the identity provider, then the ap
       'app enabled after IdP',
     );
 
-    // The entity records the event and is findable too.
-    const entity = await t.client.workflow.getHandle(employeeWorkflowId(record.hrId)).query(employeeStatusQuery);
+    // The entity records the event (once it has taken note of the finished child) and is findable too.
+    const entityHandle = t.client.workflow.getHandle(employeeWorkflowId(record.hrId));
+    await waitFor(async () => (await entityHandle.query(employeeStatusQuery)).current === undefined);
+    const entity = await entityHandle.query(employeeStatusQuery);
     assert.deepEqual(
       entity.events.map((e) => [e.eventId, e.outcome, e.state]),
       [[eventId, 'accepted', 'done']],
