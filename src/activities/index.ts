@@ -17,7 +17,7 @@ import type { Actor, AuditStore, EvidenceInput } from './audit/types';
 import { toActivityFailure } from './errors';
 import { identityProviderDirectory } from './directory';
 import type { HrisConnector } from './hris-connector';
-import type { Account, IdentityConnector } from './identity';
+import type { Account, GroupCapable, IdentityConnector } from './identity';
 import { ConnectorError, isGroupCapable } from './identity';
 import { slackCall } from './slack/notifier';
 import type { ManagerDirectory } from './slack/activities';
@@ -160,6 +160,29 @@ export function createActivities(deps: ActivityDeps) {
     return found;
   }
 
+  /** The person's account in a system: by HR key, else by the work email (so accounts Tenure did not create count). */
+  function findAccount(c: IdentityConnector, input: StepInput): Promise<Account | undefined> {
+    return c.findByHrKey(input.record.hrId, input.workEmail ?? input.record.workEmail);
+  }
+
+  /** The system's connector, which must manage group membership. */
+  function groupConnector(systemId: string | undefined): IdentityConnector & GroupCapable {
+    const c = connector(systemId);
+    if (!isGroupCapable(c)) {
+      throw ApplicationFailure.nonRetryable(`system "${systemId}" does not support groups`, 'config');
+    }
+    return c;
+  }
+
+  /** A step that found no account: a result, with the read-back that shows it. */
+  function noAccount(detail?: Record<string, unknown>) {
+    return {
+      result: { outcome: 'no_account', at: new Date().toISOString() },
+      ...(detail ? { detail } : {}),
+      readBack: { found: false },
+    };
+  }
+
   function requireEmail(input: StepInput): string {
     if (!input.workEmail)
       throw ApplicationFailure.nonRetryable('no work email yet: allocate_work_email must run first', 'invalid_request');
@@ -262,10 +285,7 @@ export function createActivities(deps: ActivityDeps) {
     /** Adds the account to each group the policy grants; already a member counts as done. */
     assignGroups(input: StepInput): Promise<StepResult> {
       return step(input, 'assign_groups', async () => {
-        const c = connector(input.systemId);
-        if (!isGroupCapable(c)) {
-          throw ApplicationFailure.nonRetryable(`system "${input.systemId}" does not support groups`, 'config');
-        }
+        const c = groupConnector(input.systemId);
         const accountId = input.accountId ?? (await c.findByHrKey(input.record.hrId, input.workEmail))?.id;
         if (!accountId) throw ApplicationFailure.nonRetryable('no account to add to groups', 'not_found');
         const outcomes: Record<string, string> = {};
@@ -310,10 +330,8 @@ export function createActivities(deps: ActivityDeps) {
     disableAccount(input: StepInput): Promise<StepResult> {
       return step(input, 'disable_account', async () => {
         const c = connector(input.systemId);
-        const account = await c.findByHrKey(input.record.hrId, input.workEmail ?? input.record.workEmail);
-        if (!account) {
-          return { result: { outcome: 'no_account', at: new Date().toISOString() }, readBack: { found: false } };
-        }
+        const account = await findAccount(c, input);
+        if (!account) return noAccount();
         const wasActive = account.active;
         if (wasActive) await c.setActive(account.id, false);
         const back = await c.findByHrKey(input.record.hrId, account.userName);
@@ -338,9 +356,9 @@ export function createActivities(deps: ActivityDeps) {
     deleteAccount(input: StepInput): Promise<StepResult> {
       return step(input, 'delete_account', async () => {
         const c = connector(input.systemId);
-        const account = await c.findByHrKey(input.record.hrId, input.workEmail ?? input.record.workEmail);
+        const account = await findAccount(c, input);
         if (account) await c.delete(account.id);
-        const back = await c.findByHrKey(input.record.hrId, input.workEmail ?? input.record.workEmail);
+        const back = await findAccount(c, input);
         if (back?.active) {
           throw new ConnectorError('transient', `read-back still shows account ${back.id} active`, {
             systemId: c.systemId,
@@ -360,7 +378,7 @@ export function createActivities(deps: ActivityDeps) {
     updateAccount(input: StepInput): Promise<StepResult> {
       return step(input, 'update_account', async () => {
         const c = connector(input.systemId);
-        const account = await c.findByHrKey(input.record.hrId, input.workEmail ?? input.record.workEmail);
+        const account = await findAccount(c, input);
         if (!account) throw ApplicationFailure.nonRetryable('no account to update in this system', 'not_found');
         const managerHrId = input.record.managerHrId;
         const manager = managerHrId ? await c.findByHrKey(managerHrId) : undefined;
@@ -391,14 +409,9 @@ export function createActivities(deps: ActivityDeps) {
     /** A mover after the grace period: leaves the groups the new role does not get; not a member counts as done. */
     removeGroups(input: StepInput): Promise<StepResult> {
       return step(input, 'remove_groups', async () => {
-        const c = connector(input.systemId);
-        if (!isGroupCapable(c)) {
-          throw ApplicationFailure.nonRetryable(`system "${input.systemId}" does not support groups`, 'config');
-        }
-        const account = await c.findByHrKey(input.record.hrId, input.workEmail ?? input.record.workEmail);
-        if (!account) {
-          return { result: { outcome: 'no_account', at: new Date().toISOString() }, readBack: { found: false } };
-        }
+        const c = groupConnector(input.systemId);
+        const account = await findAccount(c, input);
+        if (!account) return noAccount();
         const outcomes: Record<string, string> = {};
         for (const g of input.groups ?? []) outcomes[g] = (await c.removeFromGroup(g, account.id)).outcome;
         return {
@@ -415,10 +428,8 @@ export function createActivities(deps: ActivityDeps) {
     revokeSessions(input: StepInput): Promise<StepResult> {
       return step(input, 'revoke_sessions', async () => {
         const c = connector(input.systemId);
-        const account = await c.findByHrKey(input.record.hrId, input.workEmail ?? input.record.workEmail);
-        if (!account) {
-          return { result: { outcome: 'no_account', at: new Date().toISOString() }, readBack: { found: false } };
-        }
+        const account = await findAccount(c, input);
+        if (!account) return noAccount();
         const r = c.revokeSessions
           ? await c.revokeSessions(account.id)
           : { outcome: 'not_supported' as const, detail: `${c.systemId}: the connector has no sessions API` };
@@ -438,19 +449,10 @@ export function createActivities(deps: ActivityDeps) {
         const c = connector(input.systemId);
         const sys = policy.systems.find((s) => s.id === input.systemId);
         const licence = input.licence ?? sys?.licence;
-        const account = await c.findByHrKey(input.record.hrId, input.workEmail ?? input.record.workEmail);
-        if (!account) {
-          return {
-            result: { outcome: 'no_account', at: new Date().toISOString() },
-            detail: { licence },
-            readBack: { found: false },
-          };
-        }
+        const account = await findAccount(c, input);
+        if (!account) return noAccount({ licence });
         if (sys?.licenceGroup) {
-          if (!isGroupCapable(c)) {
-            throw ApplicationFailure.nonRetryable(`system "${input.systemId}" does not support groups`, 'config');
-          }
-          const r = await c.removeFromGroup(sys.licenceGroup, account.id);
+          const r = await groupConnector(input.systemId).removeFromGroup(sys.licenceGroup, account.id);
           return {
             result: { outcome: 'reclaimed', accountId: account.id, at: new Date().toISOString() },
             detail: {
@@ -478,7 +480,7 @@ export function createActivities(deps: ActivityDeps) {
       return step(input, 'verify_exit', async () => {
         const systems: Record<string, { found: boolean; active?: boolean }> = {};
         for (const [systemId, c] of deps.connectors) {
-          const a = await c.findByHrKey(input.record.hrId, input.workEmail ?? input.record.workEmail);
+          const a = await findAccount(c, input);
           systems[systemId] = a ? { found: true, active: a.active } : { found: false };
         }
         const stillActive = Object.entries(systems).filter(([, v]) => v.active);

@@ -83,3 +83,13 @@ export function buttonsFor(slack: { messages: SlackMessage[] } | undefined, user
       m.channel === user && !m.ephemeral && (m.blocks ?? []).some((b) => (b as { type?: string }).type === 'actions'),
   );
 }
+
+/** A click by `userId` on a message, signed as Slack signs it and posted to the harness's intake. */
+export function clickAs(
+  t: { intake: { url: string }; slackSigningSecret: string },
+  m: SlackMessage,
+  userId: string,
+  what: 'approve' | { reject: string } | 'done',
+): Promise<ClickResponse> {
+  return postToSlackEndpoint(t.intake.url, t.slackSigningSecret, slackClickPayload(m, userId, what));
+}

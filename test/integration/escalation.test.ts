@@ -4,7 +4,7 @@ import { identityProviderDirectory } from '../../src/activities/directory';
 import { eventWorkflowId } from '../../src/domain/ids';
 import type { onboardingWorkflow } from '../../src/workflows/onboarding/onboarding';
 import { makeRecord } from '../helpers/records';
-import { buttonsFor as slackButtonsFor, postToSlackEndpoint, slackClickPayload } from '../helpers/slack-clicks';
+import { buttonsFor as slackButtonsFor, clickAs } from '../helpers/slack-clicks';
 import type { TenureHarness } from '../helpers/tenure';
 import { startTenure } from '../helpers/tenure';
 import { resultWhenStarted, waitFor } from '../helpers/wait';
@@ -75,11 +75,7 @@ describe("escalation to the manager's manager, found in the identity provider", 
     assert.equal(buttonsFor('UFIONA').length, 0, 'not to the fallback approvers');
     const [escalated] = buttonsFor('UBEA');
     assert.ok(escalated);
-    const click = await postToSlackEndpoint(
-      t.intake.url,
-      t.slackSigningSecret,
-      slackClickPayload(escalated, 'UBEA', 'approve'),
-    );
+    const click = await clickAs(t, escalated, 'UBEA', 'approve');
     assert.equal(click.status, 200);
     const final = await resultWhenStarted(
       t.client.workflow.getHandle<typeof onboardingWorkflow>(eventWorkflowId(record.hrId, 'hire', eventId)),

@@ -6,7 +6,7 @@ import { employeeStatusQuery } from '../../src/workflows/employee/messages';
 import { onboardingStatusQuery } from '../../src/workflows/onboarding/messages';
 import type { offboardingWorkflow } from '../../src/workflows/onboarding/onboarding';
 import { makeRecord } from '../helpers/records';
-import { buttonsFor as slackButtonsFor, postToSlackEndpoint, slackClickPayload } from '../helpers/slack-clicks';
+import { buttonsFor as slackButtonsFor, clickAs } from '../helpers/slack-clicks';
 import type { TenureHarness } from '../helpers/tenure';
 import { startTenure } from '../helpers/tenure';
 import { resultWhenStarted, waitFor } from '../helpers/wait';
@@ -103,28 +103,16 @@ describe('people in movers and leavers: data hand-over after the manager approve
     assert.ok(request);
     assert.match(JSON.stringify(request.blocks), /Data hand-over: Wiki/);
     // Only the manager can accept the data.
-    const intruder = await postToSlackEndpoint(
-      t.intake.url,
-      t.slackSigningSecret,
-      slackClickPayload(request, 'UWENDY', 'approve'),
-    );
+    const intruder = await clickAs(t, request, 'UWENDY', 'approve');
     assert.equal(intruder.status, 200);
-    const approve = await postToSlackEndpoint(
-      t.intake.url,
-      t.slackSigningSecret,
-      slackClickPayload(request, 'UMARIA', 'approve'),
-    );
+    const approve = await clickAs(t, request, 'UMARIA', 'approve');
     assert.equal(approve.status, 200);
 
     await waitFor(() => buttonsFor('UWENDY').length === 1, 30_000, 'transfer task to the wiki owner');
     const [task] = buttonsFor('UWENDY');
     assert.ok(task);
     assert.match(JSON.stringify(task.blocks), /maria\.boss@acme\.example/);
-    const done = await postToSlackEndpoint(
-      t.intake.url,
-      t.slackSigningSecret,
-      slackClickPayload(task, 'UWENDY', 'done'),
-    );
+    const done = await clickAs(t, task, 'UWENDY', 'done');
     assert.equal(done.status, 200);
 
     const final = await resultWhenStarted(run);
@@ -151,11 +139,7 @@ describe('people in movers and leavers: data hand-over after the manager approve
     await waitFor(() => buttonsFor('UMARIA').length === before + 1, 30_000, 'hand-over request');
     const request = buttonsFor('UMARIA').at(-1);
     assert.ok(request);
-    const reject = await postToSlackEndpoint(
-      t.intake.url,
-      t.slackSigningSecret,
-      slackClickPayload(request, 'UMARIA', { reject: 'not_needed' }),
-    );
+    const reject = await clickAs(t, request, 'UMARIA', { reject: 'not_needed' });
     assert.equal(reject.status, 200);
     const final = await resultWhenStarted(
       t.client.workflow.getHandle<typeof offboardingWorkflow>(eventWorkflowId(record.hrId, 'termination', exitId)),
@@ -185,11 +169,7 @@ describe('people in movers and leavers: data hand-over after the manager approve
     assert.equal(crm().length, 0, 'nothing in the CRM before the approval');
     const request = buttonsFor('UMARIA').at(-1);
     assert.ok(request);
-    const approve = await postToSlackEndpoint(
-      t.intake.url,
-      t.slackSigningSecret,
-      slackClickPayload(request, 'UMARIA', 'approve'),
-    );
+    const approve = await clickAs(t, request, 'UMARIA', 'approve');
     assert.equal(approve.status, 200);
     const final = await resultWhenStarted(
       t.client.workflow.getHandle<typeof offboardingWorkflow>(eventWorkflowId(record.hrId, 'change', moveId)),

@@ -7,7 +7,7 @@ import { eventWorkflowId } from '../../src/domain/ids';
 import { onboardingStatusQuery } from '../../src/workflows/onboarding/messages';
 import type { onboardingWorkflow } from '../../src/workflows/onboarding/onboarding';
 import { makeRecord } from '../helpers/records';
-import { buttonsFor as slackButtonsFor, postToSlackEndpoint, slackClickPayload } from '../helpers/slack-clicks';
+import { buttonsFor as slackButtonsFor, clickAs } from '../helpers/slack-clicks';
 import type { TenureHarness } from '../helpers/tenure';
 import { startTenure } from '../helpers/tenure';
 import { resultWhenStarted, waitFor } from '../helpers/wait';
@@ -97,17 +97,9 @@ describe('onboarding with people: manager approval and a manual task, from Slack
     // Someone else clicking Approve is refused, and changes nothing.
     const [request] = buttonsFor('UMARIA');
     assert.ok(request);
-    const intruder = await postToSlackEndpoint(
-      t.intake.url,
-      t.slackSigningSecret,
-      slackClickPayload(request, 'UPAT', 'approve'),
-    );
+    const intruder = await clickAs(t, request, 'UPAT', 'approve');
     assert.equal(intruder.status, 200);
-    const approve = await postToSlackEndpoint(
-      t.intake.url,
-      t.slackSigningSecret,
-      slackClickPayload(request, 'UMARIA', 'approve'),
-    );
+    const approve = await clickAs(t, request, 'UMARIA', 'approve');
     assert.equal(approve.status, 200);
 
     // Payroll: a task to the owner team; the owner creates the account by hand, then clicks Done.
@@ -121,7 +113,7 @@ describe('onboarding with people: manager approval and a manual task, from Slack
     });
     const [task] = buttonsFor('UPAT');
     assert.ok(task);
-    const done = await postToSlackEndpoint(t.intake.url, t.slackSigningSecret, slackClickPayload(task, 'UPAT', 'done'));
+    const done = await clickAs(t, task, 'UPAT', 'done');
     assert.equal(done.status, 200);
 
     const final = await resultWhenStarted(run);
@@ -161,11 +153,7 @@ describe('onboarding with people: manager approval and a manual task, from Slack
     await waitFor(() => buttonsFor('UMARIA').length === before + 1, 30_000, 'approval request');
     const request = buttonsFor('UMARIA').at(-1);
     assert.ok(request);
-    const reject = await postToSlackEndpoint(
-      t.intake.url,
-      t.slackSigningSecret,
-      slackClickPayload(request, 'UMARIA', { reject: 'not_needed' }),
-    );
+    const reject = await clickAs(t, request, 'UMARIA', { reject: 'not_needed' });
     assert.equal(reject.status, 200);
     await waitFor(
       async () =>
@@ -189,11 +177,7 @@ describe('onboarding with people: manager approval and a manual task, from Slack
     );
     const task = buttonsFor('UPAT').at(-1);
     assert.ok(task);
-    const clicked = await postToSlackEndpoint(
-      t.intake.url,
-      t.slackSigningSecret,
-      slackClickPayload(task, 'UPAT', 'done'),
-    );
+    const clicked = await clickAs(t, task, 'UPAT', 'done');
     assert.equal(clicked.status, 200);
     await waitFor(async () => (await run.query(onboardingStatusQuery)).stage === 'completed', 30_000, 'completion');
     const final = await resultWhenStarted(run);

@@ -260,8 +260,8 @@ class Employee {
   }
 
   /** An exit HR's record already dates (a contractor's end date): queued now, it waits for its instant. */
-  private async scheduleDerivedExit(event: HrEvent, suffix = 'exit'): Promise<Queued | undefined> {
-    const exitEvent: HrEvent = { ...event, eventId: `${event.eventId}.${suffix}`, kind: 'termination' };
+  private async scheduleDerivedExit(event: HrEvent): Promise<Queued | undefined> {
+    const exitEvent: HrEvent = { ...event, eventId: `${event.eventId}.exit`, kind: 'termination' };
     const exit = await planExitEvent({ event: exitEvent });
     if (!exit.ok) return undefined;
     const exitEntry: EventLogEntry = {
@@ -472,7 +472,7 @@ class Employee {
         requeue = exit.q;
       }
     } else if (exitPlan?.ok && !exit && next.exitDate) {
-      const q = await this.scheduleDerivedExit(event, 'exit');
+      const q = await this.scheduleDerivedExit(event);
       if (q) notes.push(`exit scheduled for ${exitPlan.effectiveAt} (${q.entry.eventId})`);
       effectiveAt = exitPlan.effectiveAt;
     } else if (!exitMoved && mover?.ok && mover.plan.steps.length > 0) {

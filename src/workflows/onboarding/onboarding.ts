@@ -44,8 +44,8 @@ const { planEvent } = proxyLocalActivities<TenureActivities>({
 });
 
 /** Steps that wait on people run as child workflows (see `runPeopleStep`); the rest are activities. */
-type PeopleAction = 'approve' | 'manual_task' | 'approve_handover' | 'transfer_data';
-const PEOPLE_ACTIONS: readonly StepAction[] = ['approve', 'manual_task', 'approve_handover', 'transfer_data'];
+const PEOPLE_ACTIONS = ['approve', 'manual_task', 'approve_handover', 'transfer_data'] as const;
+type PeopleAction = (typeof PEOPLE_ACTIONS)[number];
 const STEP_ACTIVITIES: Record<Exclude<StepAction, PeopleAction>, (input: StepInput) => Promise<StepResult>> = {
   allocate_work_email: acts.allocateWorkEmail,
   create_account: acts.createAccount,
@@ -400,7 +400,7 @@ class Onboarding {
 }
 
 function isPeopleAction(a: StepAction): a is PeopleAction {
-  return PEOPLE_ACTIONS.includes(a);
+  return (PEOPLE_ACTIONS as readonly StepAction[]).includes(a);
 }
 
 function toStatus(s: PlanStep): StepStatus {
