@@ -6,8 +6,8 @@ cd "$root"
 stamp=node_modules/.tenure-installed
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   echo "tenure: installing npm packages..." >&2
-  # npm ci trips over optional platform packages missing from the lock (an npm 11 quirk); install honours the lock.
-  npm install --no-audit --no-fund --loglevel=error >&2
+  # The lock file lists every platform's optional packages, so the standard clean install works anywhere.
+  npm ci --no-audit --no-fund --loglevel=error >&2
   touch "$stamp"
 fi
 bash scripts/ensure-temporal.sh >/dev/null
