@@ -22,6 +22,9 @@ import { ConnectorError, isGroupCapable } from './identity';
 import { slackCall } from './slack/notifier';
 import type { ManagerDirectory } from './slack/activities';
 import { createPeopleActivities } from './slack/activities';
+import type { TenureMetrics } from '../observability/metrics';
+import { defaultTenureMetrics } from '../observability/metrics';
+import { accessChange, parseRunWorkflowId } from '../observability/runs';
 
 export interface ActivityDeps {
   policy: LoadedPolicy;
@@ -35,6 +38,8 @@ export interface ActivityDeps {
   hris?: HrisConnector;
   /** Who manages whom, for escalation to the manager's manager. */
   directory?: ManagerDirectory;
+  /** Where step durations, failures and access-change latencies are counted. @default defaultTenureMetrics() */
+  metrics?: TenureMetrics;
 }
 
 /** The actor recorded for automated steps. */
@@ -86,6 +91,7 @@ export interface StepResult {
 export function createActivities(deps: ActivityDeps) {
   const { policy, version } = deps.policy;
   const idpId = identityProvider(policy).id;
+  const metrics = deps.metrics ?? defaultTenureMetrics();
 
   function connector(systemId: string | undefined): IdentityConnector {
     const c = systemId ? deps.connectors.get(systemId) : undefined;
@@ -113,6 +119,8 @@ export function createActivities(deps: ActivityDeps) {
       action,
       requestId: workflowId,
     };
+    const started = performance.now();
+    const seconds = (): number => (performance.now() - started) / 1000;
     try {
       const { result, detail, readBack } = await fn();
       await deps.audit.append({
@@ -123,15 +131,29 @@ export function createActivities(deps: ActivityDeps) {
         detail: {
           ...(result.accountId ? { accountId: result.accountId } : {}),
           policyVersion: input.policyVersion,
+          // When HR made the change: `tenure report` measures the time to access change from it.
+          hrChangedAt: input.record.sourceUpdatedAt,
           ...(input.late ? { late: true } : {}),
           ...detail,
         },
         ...(readBack ? { readBack } : {}),
       } satisfies EvidenceInput);
+      metrics.step({ system: input.systemId, action, seconds: seconds() });
+      const run = parseRunWorkflowId(workflowId, input.record.hrId);
+      const direction = run && accessChange(run.kind, action, result.outcome);
+      if (direction) {
+        metrics.accessChanged(direction, (Date.parse(result.at) - Date.parse(input.record.sourceUpdatedAt)) / 1000);
+      }
       return result;
     } catch (err) {
       const failure = toActivityFailure(err);
       const final = failure instanceof ApplicationFailure && failure.nonRetryable;
+      metrics.step({
+        system: input.systemId,
+        action,
+        seconds: seconds(),
+        failure: { final: final === true, type: (failure instanceof ApplicationFailure && failure.type) || 'error' },
+      });
       if (final || info.attempt === 1) {
         await deps.audit.append({
           ...base,
