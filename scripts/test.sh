@@ -12,4 +12,6 @@ npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
 npx tsc --noEmit -p .
 echo "== tests" >&2
+# With no arguments, every test; with file arguments, only those (`npm test -- test/unit/plan.test.ts`).
+if [ $# -eq 0 ]; then set -- "test/**/*.test.ts"; fi
 npx mocha "$@"

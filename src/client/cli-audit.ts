@@ -13,7 +13,7 @@ import { Command, Option } from 'commander';
 import type { OpenAuditStoreOptions } from '../activities/audit';
 import { canonicalJson, openAuditStore, ownerFile, recordHash } from '../activities/audit';
 import type { AuditStore, EvidenceQuery, EvidenceRecord } from '../activities/audit/types';
-import { dataDir } from '../dev/dev-env';
+import { dataDir } from '../config/local-env';
 
 export interface AuditCliIo {
   stdout: Writable;

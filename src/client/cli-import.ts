@@ -2,10 +2,10 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { readDevEnv } from '../dev/dev-env';
+import { intakeSender } from '../app/cli-context';
 import { hrEventKinds, type HrEventKind } from '../domain/employee';
 import { importRoster, type ImportProgress, type ImportSummary } from './csv-import';
-import { TenureClient } from './tenure-client';
+import type { TenureClient } from './tenure-client';
 
 export interface ImportCommandDeps {
   /** The client that sends; default: from TENURE_INTAKE_URL and TENURE_WEBHOOK_SECRET (or `npm start`'s .data/dev.env). */
@@ -14,11 +14,7 @@ export interface ImportCommandDeps {
   stderr?: Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean };
 }
 
-function defaultClient(): TenureClient {
-  const secret = process.env.TENURE_WEBHOOK_SECRET ?? readDevEnv().TENURE_WEBHOOK_SECRET;
-  if (!secret) throw new Error('TENURE_WEBHOOK_SECRET is not set (and no .data/dev.env from `npm start`)');
-  return new TenureClient({ url: process.env.TENURE_INTAKE_URL ?? 'http://127.0.0.1:8080', secret });
-}
+const defaultClient = intakeSender;
 
 function positiveInt(value: string): number {
   const n = Number(value);

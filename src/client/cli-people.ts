@@ -11,13 +11,12 @@ import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Writable } from 'node:stream';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { Connection, Client as TemporalClient, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { Command } from 'commander';
 import { openAuditStore } from '../activities/audit';
 import type { AuditStore } from '../activities/audit/types';
-import { dataConverter, loadKeyRing } from '../codec';
-import { readDevEnv } from '../dev/dev-env';
+import { withCliClient } from '../app/cli-context';
 import { manualTaskWorkflowId, parsePeopleWorkflowId } from '../domain/approval';
 import { hrIdSchema } from '../domain/employee';
 import { auditStoreOptionsFromEnv } from './cli-audit';
@@ -64,19 +63,7 @@ export interface WaitingItem {
 
 const WORKFLOW_TYPES = { approvals: 'approvalWorkflow', tasks: 'manualTaskWorkflow' } as const;
 
-async function defaultWithClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  // Keys from the environment, or the dev keys `npm start` made; no key is an error, never plaintext updates.
-  const env = { ...readDevEnv(), ...process.env };
-  const converter = dataConverter(loadKeyRing(env));
-  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS ?? 'localhost:7233' });
-  try {
-    return await fn(
-      new TemporalClient({ connection, namespace: env.TEMPORAL_NAMESPACE ?? 'default', dataConverter: converter }),
-    );
-  } finally {
-    await connection.close();
-  }
-}
+const defaultWithClient = withCliClient;
 
 /** Running approvals or tasks, oldest wait first, from visibility. */
 export async function listWaiting(

@@ -30,8 +30,16 @@ export const envSchema = z.object({
   TENURE_UI_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
   /** Slack app signing secret for the interactivity endpoint (secret). Unset: no Slack buttons. */
   TENURE_SLACK_SIGNING_SECRET: z.string().min(1).optional(),
-  /** Shared secret of the generic HR webhook (secret: never logged). */
-  TENURE_WEBHOOK_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }),
+  /** Shared secret of the generic HR webhook (secret: never logged). Required by the intake and `tenure send`. */
+  TENURE_WEBHOOK_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  /** Port of Tenure's own Prometheus `/metrics` (worker and intake). Unset: no metrics server. */
+  TENURE_METRICS_PORT: port.optional(),
+  /** Port of the Temporal SDK's Prometheus exporter in the worker. Unset: SDK metrics off. */
+  TENURE_SDK_METRICS_PORT: port.optional(),
+  /** Host the metrics servers bind to. @default "127.0.0.1" */
+  TENURE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Worker identity shown in the Web UI. @default "<pid>@<hostname>" (the SDK's) */
+  TENURE_WORKER_IDENTITY: z.string().min(1).optional(),
 });
 
 export type TenureEnv = z.infer<typeof envSchema>;

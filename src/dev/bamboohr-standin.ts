@@ -192,6 +192,37 @@ export async function startBambooStandin(opts: BambooStandinOptions): Promise<Ba
       .send(`<?xml version="1.0"?><employee id="${xmlEscape(req.params.id)}">${body}</employee>`);
   });
 
+  // Add employee (documented: firstName and lastName required; 201 with the new employee's URL in Location).
+  api.post('/employees/', express.json({ type: () => true, limit: '64kb' }), (req: Request, res: Response) => {
+    const body: unknown = req.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      return fail(res, 400, 'Request body must be a JSON object of fields');
+    }
+    const fields = body as Record<string, unknown>;
+    for (const required of ['firstName', 'lastName']) {
+      if (typeof fields[required] !== 'string' || fields[required] === '')
+        return fail(res, 400, `${required} is required`);
+    }
+    for (const [field, value] of Object.entries(fields)) {
+      if (!WRITABLE.has(field)) return fail(res, 400, `Invalid field: ${field}`);
+      if (typeof value !== 'string') return fail(res, 400, `Field ${field} must be a string`);
+      if (DATE_FIELDS.has(field) && !isCalendarDate(value)) return fail(res, 400, `Invalid date for ${field}`);
+    }
+    nextId += 1;
+    const id = String(nextId);
+    employees.set(id, {
+      status: 'Active',
+      terminationDate: '0000-00-00',
+      ...(fields as StandinEmployee),
+      id,
+      lastChanged: stamp(),
+    });
+    res
+      .status(201)
+      .location(`${req.protocol}://${req.get('host') ?? ''}${req.baseUrl}/employees/${id}`)
+      .end();
+  });
+
   api.post(
     '/employees/:id/',
     express.json({ type: () => true, limit: '64kb' }),

@@ -1,28 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { PROJECT_ROOT } from './temporal-cli';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dataDir, devEnvFile, readDevEnv } from '../config/local-env';
 
-/** Where `npm start` keeps its state (Temporal's SQLite file, logs, dev secrets). @default "<project>/.data" */
-export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.TENURE_DATA_DIR ?? join(PROJECT_ROOT, '.data');
-}
-
-export function devEnvFile(env: NodeJS.ProcessEnv = process.env): string {
-  return join(dataDir(env), 'dev.env');
-}
-
-/** Reads `NAME=value` lines of the dev secrets file; empty when there is none. */
-export function readDevEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const file = devEnvFile(env);
-  if (!existsSync(file)) return {};
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (m?.[1] !== undefined && m[2] !== undefined) out[m[1]] = m[2];
-  }
-  return out;
-}
+export { dataDir, devEnvFile, readDevEnv };
 
 /** Dev-only secrets, generated once into the git-ignored data folder (mode 600). */
 export function ensureDevEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
@@ -33,6 +13,10 @@ export function ensureDevEnv(env: NodeJS.ProcessEnv = process.env): Record<strin
     TENURE_WEBHOOK_SECRET: () => randomBytes(24).toString('hex'),
     TENURE_CODEC_KEYS: () => `dev1:${randomBytes(32).toString('base64')}`,
     TENURE_CODEC_TOKEN: () => randomBytes(32).toString('base64url'),
+    TENURE_SLACK_SIGNING_SECRET: () => randomBytes(24).toString('hex'),
+    // The local stand-ins' credentials (config/tenure.dev.yaml names these variables).
+    TENURE_DEV_SLACK_TOKEN: () => `xoxb-dev-${randomBytes(12).toString('hex')}`,
+    TENURE_DEV_BAMBOOHR_KEY: () => randomBytes(20).toString('hex'),
   };
   const missing = Object.keys(wanted).filter((k) => current[k] === undefined);
   if (missing.length > 0 || !existsSync(file)) {

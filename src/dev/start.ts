@@ -1,39 +1,34 @@
 /**
- * `npm start`: Tenure on embedded defaults, on one machine.
- * Temporal dev server (Web UI on :8233, SQLite in .data/), two local SCIM servers the dev policy points at,
- * the worker and the intake server. Ctrl-C stops everything.
+ * `npm start`: Tenure on embedded defaults, on one machine. The same Tenure as production (src/app/compose.ts),
+ * plus what a laptop lacks: a Temporal dev server (Web UI on :8233, SQLite in .data/), an embedded audit store, and
+ * a local stand-in for every outside system the policy names on this machine (SCIM servers, Slack, BambooHR).
+ * Ctrl-C stops everything.
  */
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { ScimConnector } from '../activities/scim/client';
 import { openAuditStore, startEmbeddedAuditServer } from '../activities/audit';
-import { buildConnectors } from '../activities/connectors';
-import { loadEnv } from '../config/env';
-import { loadPolicyFile } from '../config/policy-file';
-import { bambooWebhookConfigFromEnv } from '../client/bamboohr-webhook';
-import { slackInteractivityFromEnv, startIntakeServer } from '../client/intake';
-import { createLogger } from '../logger';
-import { createTenureWorker } from '../workers/worker';
-import { startScimPeer } from './scim-peer';
-import { dataConverter, loadKeyRing } from '../codec';
+import { connectClient, connectNative, startIntake, startWorker } from '../app/compose';
+import { loadSettings } from '../app/settings';
 import { capabilityPath } from '../client/codec-server';
+import { identityProvider } from '../domain/policy';
+import { createLogger } from '../logger';
 import { dataDir, devEnvFile, ensureDevEnv } from './dev-env';
+import { DEMO_PEOPLE, startLocalPeers } from './local-peers';
+import { startSlackInbox } from './slack-inbox';
 import { startDevServer } from './temporal-server';
 
-const DATA_DIR = dataDir();
-const DEV_ENV_FILE = devEnvFile();
+const DEV_TEMPORAL_PORT = 7233;
+const DEV_UI_PORT = 8233;
+const DEV_SLACK_INBOX_PORT = 7311;
 
 async function main(): Promise<void> {
   const log = createLogger('tenure-dev');
-  const devEnv = { ...ensureDevEnv(), ...process.env };
-  const env = loadEnv(devEnv);
-  const loaded = loadPolicyFile(env.TENURE_POLICY);
-  const keyRing = loadKeyRing(devEnv);
-  const converter = dataConverter(keyRing);
-  const codecToken = env.TENURE_CODEC_TOKEN ?? '';
-  const uiCodecEndpoint = `http://127.0.0.1:${env.TENURE_INTAKE_PORT}/codec${capabilityPath(codecToken)}`;
-  const stops: (() => Promise<void>)[] = [];
+  const devEnv = ensureDevEnv();
+  const vars = { ...devEnv, ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${DEV_TEMPORAL_PORT}` };
+  const settings = loadSettings({ vars });
+  const { env, policy } = settings;
+  const DATA_DIR = dataDir(vars);
+  const stops: (() => Promise<unknown>)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
@@ -41,72 +36,65 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stopAll().then(() => process.exit(0)));
 
   try {
-    const peers: string[] = [];
-    if (!process.env.TENURE_POLICY) {
-      for (const [name, port] of [
-        ['idp', 7301],
-        ['wiki', 7302],
-      ] as const) {
-        const peer = await startScimPeer({ name, port });
-        stops.push(() => peer.close());
-        peers.push(`  SCIM ${name.padEnd(13)} ${peer.url}`);
-      }
+    const peers = await startLocalPeers(policy.policy, vars);
+    stops.push(() => peers.close());
+
+    // The demo manager exists in the identity provider (approvals and welcomes find managers there) and in Slack.
+    const idpSystem = identityProvider(policy.policy);
+    if (peers.scim.has(idpSystem.id) && idpSystem.connector.type === 'scim') {
+      const idp = new ScimConnector({ systemId: idpSystem.id, baseUrl: idpSystem.connector.baseUrl });
+      const m = DEMO_PEOPLE.manager;
+      await idp.ensureAccount({
+        hrId: m.hrId,
+        userName: m.email,
+        givenName: m.givenName,
+        familyName: m.familyName,
+        email: m.email,
+        active: true,
+      });
     }
+
     let auditWhere = 'Postgres (DATABASE_URL)';
-    let databaseUrl = env.DATABASE_URL;
-    if (!databaseUrl) {
+    if (!env.DATABASE_URL) {
       const embedded = await startEmbeddedAuditServer({ dataDir: join(DATA_DIR, 'audit') });
       stops.push(() => embedded.close());
-      databaseUrl = embedded.databaseUrl;
+      settings.env.DATABASE_URL = embedded.databaseUrl;
       auditWhere = `embedded PGlite in ${join(DATA_DIR, 'audit')}, served on 127.0.0.1:${embedded.port}`;
     }
-    const audit = await openAuditStore({ databaseUrl });
+    const audit = await openAuditStore({ databaseUrl: settings.env.DATABASE_URL });
     stops.push(() => audit.close());
 
+    const codecToken = env.TENURE_CODEC_TOKEN ?? '';
     const server = await startDevServer({
-      port: 7233,
-      uiPort: 8233,
+      port: DEV_TEMPORAL_PORT,
+      uiPort: DEV_UI_PORT,
       dbFile: join(DATA_DIR, 'temporal.db'),
-      uiCodecEndpoint,
+      uiCodecEndpoint: `http://127.0.0.1:${env.TENURE_INTAKE_PORT}/codec${capabilityPath(codecToken)}`,
       logFile: join(DATA_DIR, 'temporal.log'),
     });
     stops.push(() => server.stop());
 
-    const nativeConnection = await NativeConnection.connect({ address: server.address });
-    const worker = await createTenureWorker({
-      connection: nativeConnection,
-      namespace: env.TEMPORAL_NAMESPACE,
-      taskQueue: env.TENURE_TASK_QUEUE,
-      dataConverter: converter,
-      activities: createActivities({ policy: loaded, connectors: buildConnectors(loaded.policy), audit }),
-    });
-    const running = worker.run();
-    stops.push(async () => {
-      worker.shutdown();
-      await running;
-      await nativeConnection.close();
-    });
-
-    const connection = await Connection.connect({ address: server.address });
+    const connection = await connectNative(settings);
     stops.push(() => connection.close());
-    const intake = await startIntakeServer({
-      client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter: converter }),
-      codec: {
-        codec: converter.payloadCodecs[0],
-        token: codecToken,
-        allowedOrigins: env.TENURE_UI_ORIGINS.split(',').map((o) => o.trim()),
-      },
-      taskQueue: env.TENURE_TASK_QUEUE,
-      webhookSecret: env.TENURE_WEBHOOK_SECRET,
-      logger: log,
-      audit,
-      bamboo: bambooWebhookConfigFromEnv(),
-      policy: loaded,
-      ...slackInteractivityFromEnv(env, loaded.policy),
-      port: env.TENURE_INTAKE_PORT,
-      host: env.TENURE_INTAKE_HOST,
-    });
+    const worker = await startWorker(settings, audit, { connection });
+    stops.push(() => worker.shutdown());
+
+    const { client, close } = await connectClient(settings);
+    stops.push(close);
+    const intake = await startIntake(settings, { client, audit, logger: log });
     stops.push(() => intake.close());
+
+    const lines = [...peers.describe()];
+    if (peers.slack && env.TENURE_SLACK_SIGNING_SECRET) {
+      const inbox = await startSlackInbox({
+        slack: peers.slack,
+        intakeUrl: intake.url,
+        signingSecret: env.TENURE_SLACK_SIGNING_SECRET,
+        port: DEV_SLACK_INBOX_PORT,
+      });
+      stops.push(() => inbox.close());
+      lines.push(`  Slack workspace    ${inbox.url}  (messages and buttons, clicks signed as Slack signs them)`);
+    }
 
     process.stdout.write(
       [
@@ -114,13 +102,13 @@ async function main(): Promise<void> {
         'Tenure is running:',
         `  Temporal gRPC      ${server.address}`,
         `  Temporal Web UI    ${server.uiUrl ?? '(headless)'}  (payloads decoded through the intake's /codec endpoint)`,
-        `  Intake server      ${intake.url}  (POST /webhooks/hr)`,
-        `  Worker             task queue "${env.TENURE_TASK_QUEUE}", policy ${loaded.path} (version ${loaded.version})`,
-        ...peers,
+        `  Intake server      ${intake.url}  (POST /webhooks/hr, POST /slack/interactivity)`,
+        `  Worker             task queue "${env.TENURE_TASK_QUEUE}", policy ${policy.path ?? env.TENURE_POLICY} (version ${policy.version})`,
+        ...lines,
         `  Audit store        ${auditWhere}`,
-        `  Data               ${DATA_DIR}  (webhook secret in ${DEV_ENV_FILE})`,
+        `  Data               ${DATA_DIR}  (secrets in ${devEnvFile(vars)})`,
         '',
-        'Try a hire:  npm run tenure -- demo-hire      Stop: Ctrl-C',
+        'Try a hire:  npm run demo -- hire      Stop: Ctrl-C',
         '',
       ].join('\n'),
     );

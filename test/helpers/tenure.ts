@@ -1,27 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import type { NativeConnection, Worker } from '@temporalio/worker';
 import pino from 'pino';
-import { createActivities } from '../../src/activities';
 import type { AuditStore } from '../../src/activities/audit';
 import { openAuditStore } from '../../src/activities/audit';
-import { buildIntegrations } from '../../src/activities/connectors';
+import { connectClient, startIntake, startWorker } from '../../src/app/compose';
+import { loadSettings } from '../../src/app/settings';
+import { REDACT_PATHS } from '../../src/logger';
 import type { BambooStandin } from '../../src/dev/bamboohr-standin';
 import { startBambooStandin } from '../../src/dev/bamboohr-standin';
 import type { SlackStandIn } from '../../src/dev/slack-standin';
 import { startSlackStandIn } from '../../src/dev/slack-standin';
-import { createSlackClient } from '../../src/activities/slack/notifier';
 import type { LoadedPolicy } from '../../src/config/policy-file';
 import { parsePolicy } from '../../src/config/policy-file';
 import type { RunningIntake } from '../../src/client/intake';
-import { startIntakeServer } from '../../src/client/intake';
 import { TenureClient } from '../../src/client/tenure-client';
 import type { PolicyInput } from '../../src/domain/policy';
 import type { ScimPeer } from '../../src/dev/scim-peer';
 import { startScimPeer } from '../../src/dev/scim-peer';
-import { createTenureWorker } from '../../src/workers/worker';
-import { dataConverter, generateKey, loadKeyRing } from '../../src/codec';
-import { connectClient, connectNative, uniqueTaskQueue, workflowBundle } from './temporal';
+import { generateKey } from '../../src/codec';
+import { devServer, uniqueTaskQueue, workflowBundle } from './temporal';
 
 export interface TenureHarness {
   idp: ScimPeer;
@@ -118,61 +115,40 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
       bamboo = standIn;
       base.hris = { type: 'bamboohr', baseUrl: standIn.url, apiKeyEnv: 'TENURE_TEST_HRIS_KEY' };
     }
-    const env = { ...process.env, TENURE_TEST_SLACK_TOKEN: slack?.token, TENURE_TEST_HRIS_KEY: 'test-hris-key' };
     const policy = parsePolicy(opts.policy ? opts.policy(base) : base);
     const audit = await openAuditStore();
     stops.push(() => audit.close());
 
-    // Payloads are encrypted in every test run, as in production (a fresh key per harness).
-    const converter = dataConverter(loadKeyRing({ TENURE_CODEC_KEYS: opts.codecKeys ?? `test:${generateKey()}` }));
+    // The same composition as the entry points (src/app/compose.ts), from an environment of the test's own:
+    // payloads encrypted as in production (a fresh key per harness), a task queue and secrets of its own.
     const taskQueue = uniqueTaskQueue();
-    const native: NativeConnection = await connectNative();
-    stops.push(() => native.close());
-    const worker: Worker = await createTenureWorker({
-      connection: native,
-      namespace: 'default',
-      taskQueue,
-      dataConverter: converter,
-      activities: createActivities({
-        policy,
-        audit,
-        ...buildIntegrations(policy.policy, env),
-      }),
-      workflowBundle: await workflowBundle(),
+    const webhookSecret = randomBytes(24).toString('hex');
+    const slackSigningSecret = randomBytes(16).toString('hex');
+    const settings = loadSettings({
+      policy,
+      vars: {
+        TEMPORAL_ADDRESS: devServer().address,
+        TEMPORAL_NAMESPACE: 'default',
+        TENURE_TASK_QUEUE: taskQueue,
+        TENURE_INTAKE_PORT: '0',
+        TENURE_CODEC_KEYS: opts.codecKeys ?? `test:${generateKey()}`,
+        TENURE_WEBHOOK_SECRET: webhookSecret,
+        ...(slack ? { TENURE_SLACK_SIGNING_SECRET: slackSigningSecret, TENURE_TEST_SLACK_TOKEN: slack.token } : {}),
+        TENURE_TEST_HRIS_KEY: 'test-hris-key',
+      },
     });
-    const running = worker.run();
-    stops.push(async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-    });
+    const worker = await startWorker(settings, audit, { workflowBundle: await workflowBundle() });
+    stops.push(() => worker.shutdown());
 
-    const { client, close } = await connectClient(converter);
+    const { client, close } = await connectClient(settings);
     stops.push(close);
 
     const logLines: Record<string, unknown>[] = [];
     const logger = pino(
-      { level: 'debug', redact: { paths: ['secret'], censor: '[redacted]' } },
+      { level: 'debug', redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
       { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
     );
-    const webhookSecret = randomBytes(24).toString('hex');
-    const slackSigningSecret = randomBytes(16).toString('hex');
-    const intake = await startIntakeServer({
-      client,
-      taskQueue,
-      webhookSecret,
-      logger,
-      audit,
-      policy,
-      port: 0,
-      ...(slack
-        ? {
-            slackInteractivity: {
-              signingSecret: slackSigningSecret,
-              slack: createSlackClient({ token: slack.token, apiUrl: slack.url }),
-            },
-          }
-        : {}),
-    });
+    const intake = await startIntake(settings, { client, audit, logger });
     stops.push(() => intake.close());
 
     return {

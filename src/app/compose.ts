@@ -1,0 +1,189 @@
+/**
+ * The composition root: the one place that turns settings (src/app/settings.ts) into a running Tenure — the
+ * connectors, Slack, the HRIS, the manager directory, the audit store, payload encryption, the Temporal connection,
+ * the worker and the intake server. `src/workers/main.ts`, `src/client/intake-main.ts`, `npm start`
+ * (src/dev/start.ts), the CLI and the test harness all build Tenure through these functions; a test overrides only
+ * what it must (ports, task queue, stand-in URLs in the policy, an in-memory audit store).
+ */
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { WorkflowBundle } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { TenureActivities } from '../activities';
+import { createActivities } from '../activities';
+import type { AuditStore } from '../activities/audit';
+import { openAuditStore } from '../activities/audit';
+import type { Integrations } from '../activities/connectors';
+import { buildIntegrations } from '../activities/connectors';
+import type { HrisConnector } from '../activities/hris-connector';
+import { createSlackClient } from '../activities/slack/notifier';
+import { bambooWebhookConfigFromEnv } from '../client/bamboohr-webhook';
+import type { IntakeOptions, RunningIntake } from '../client/intake';
+import { startIntakeServer } from '../client/intake';
+import { dataDir } from '../config/local-env';
+import type { Policy } from '../domain/policy';
+import type { Logger } from '../logger';
+import { createLogger } from '../logger';
+import { WORKFLOWS_PATH } from '../workers/worker';
+import type { TenureSettings } from './settings';
+
+/** The audit store: Postgres when `DATABASE_URL` is set, else the embedded store in the data folder. */
+export async function openAudit(s: TenureSettings): Promise<AuditStore> {
+  return openAuditStore(
+    s.env.DATABASE_URL ? { databaseUrl: s.env.DATABASE_URL } : { dataDir: join(dataDir(s.vars), 'audit') },
+  );
+}
+
+export interface IntegrationOverrides {
+  /** Builds the HRIS connector (tests substitute a factory); default: the policy's `hris.type`. */
+  hrisFactory?: (p: NonNullable<Policy['hris']>, apiKey: string) => HrisConnector;
+}
+
+/** Every outside system the policy names, with their secrets read from the environment by name. */
+export function integrations(s: TenureSettings, o: IntegrationOverrides = {}): Integrations {
+  return o.hrisFactory
+    ? buildIntegrations(s.policy.policy, s.vars, o.hrisFactory)
+    : buildIntegrations(s.policy.policy, s.vars);
+}
+
+/** The worker's activities: every integration and the audit store (managers are looked up in the IdP). */
+export function activities(s: TenureSettings, audit: AuditStore, o: IntegrationOverrides = {}): TenureActivities {
+  return createActivities({ policy: s.policy, audit, ...integrations(s, o) });
+}
+
+/** A worker-side (native) connection with the settings' address, TLS / mTLS and API key. */
+export function connectNative(s: TenureSettings): Promise<NativeConnection> {
+  return NativeConnection.connect(s.temporal.connectionOptions);
+}
+
+/** A client of the deployment's namespace, with its payload encryption. */
+export async function connectClient(
+  s: Pick<TenureSettings, 'temporal' | 'converter'>,
+): Promise<{ client: Client; close: () => Promise<void> }> {
+  const { address, tls, apiKey, metadata } = s.temporal.connectionOptions;
+  const connection = await Connection.connect({
+    address,
+    ...(tls !== undefined ? { tls } : {}),
+    ...(apiKey !== undefined && typeof apiKey === 'string' ? { apiKey } : {}),
+    ...(metadata ? { metadata } : {}),
+  });
+  return {
+    client: new Client({ connection, namespace: s.temporal.namespace, dataConverter: s.converter }),
+    close: () => connection.close(),
+  };
+}
+
+export interface WorkerOverrides extends IntegrationOverrides {
+  /** A pre-built workflow bundle (tests share one); otherwise the worker bundles `src/workflows`. */
+  workflowBundle?: WorkflowBundle;
+  /** An open connection to use (and not close); otherwise one is opened from the settings. */
+  connection?: NativeConnection;
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Resolves when the worker has stopped (after `shutdown()` or a fatal error). */
+  running: Promise<void>;
+  /** Stops polling, lets running tasks finish, closes what this function opened. */
+  shutdown(): Promise<void>;
+}
+
+/** Creates and runs Tenure's worker on the settings' task queue. */
+export async function startWorker(
+  s: TenureSettings,
+  audit: AuditStore,
+  o: WorkerOverrides = {},
+): Promise<RunningWorker> {
+  const connection = o.connection ?? (await connectNative(s));
+  let worker: Worker;
+  try {
+    worker = await Worker.create({
+      connection,
+      namespace: s.temporal.namespace,
+      taskQueue: s.env.TENURE_TASK_QUEUE,
+      activities: activities(s, audit, o),
+      dataConverter: s.converter,
+      ...(s.env.TENURE_WORKER_IDENTITY ? { identity: s.env.TENURE_WORKER_IDENTITY } : {}),
+      ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    });
+  } catch (err) {
+    if (!o.connection) await connection.close();
+    throw err;
+  }
+  const running = worker.run().finally(async () => {
+    if (!o.connection) await connection.close();
+  });
+  return {
+    worker,
+    running,
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+    },
+  };
+}
+
+/** The intake's options from the settings: webhook secret, Slack interactivity, BambooHR, the codec endpoint. */
+export function intakeOptions(
+  s: TenureSettings,
+  deps: { client: Client; audit: AuditStore; logger: Logger },
+): IntakeOptions & { port: number; host: string } {
+  const { env, policy } = s;
+  if (!env.TENURE_WEBHOOK_SECRET) {
+    throw new Error('invalid environment:\n  - TENURE_WEBHOOK_SECRET: the intake needs the HR webhook secret');
+  }
+  const slackPolicy = policy.policy.slack;
+  let slackInteractivity: IntakeOptions['slackInteractivity'];
+  if (env.TENURE_SLACK_SIGNING_SECRET && slackPolicy) {
+    const token = s.vars[slackPolicy.tokenEnv];
+    if (!token) throw new Error(`slack: environment variable ${slackPolicy.tokenEnv} is not set`);
+    slackInteractivity = {
+      signingSecret: env.TENURE_SLACK_SIGNING_SECRET,
+      slack: createSlackClient({ token, apiUrl: slackPolicy.apiUrl }),
+    };
+  }
+  const bamboo = bambooWebhookConfigFromEnv(s.vars);
+  const codec = s.converter.payloadCodecs?.[0];
+  return {
+    client: deps.client,
+    taskQueue: env.TENURE_TASK_QUEUE,
+    webhookSecret: env.TENURE_WEBHOOK_SECRET,
+    logger: deps.logger,
+    audit: deps.audit,
+    policy,
+    ...(slackInteractivity ? { slackInteractivity } : {}),
+    ...(bamboo ? { bamboo } : {}),
+    ...(env.TENURE_CODEC_TOKEN && codec
+      ? {
+          codec: {
+            codec,
+            token: env.TENURE_CODEC_TOKEN,
+            allowedOrigins: env.TENURE_UI_ORIGINS.split(',').map((o) => o.trim()),
+          },
+        }
+      : {}),
+    port: env.TENURE_INTAKE_PORT,
+    host: env.TENURE_INTAKE_HOST,
+  };
+}
+
+/** Starts the intake HTTP server on the settings' port (0: a free one). */
+export function startIntake(
+  s: TenureSettings,
+  deps: { client: Client; audit: AuditStore; logger?: Logger },
+): Promise<RunningIntake> {
+  return startIntakeServer(intakeOptions(s, { ...deps, logger: deps.logger ?? createLogger('tenure-intake') }));
+}
+
+/** Runs `fn` with a client of the deployment, closing the connection after. */
+export async function withClient<T>(
+  s: Pick<TenureSettings, 'temporal' | 'converter'>,
+  fn: (client: Client) => Promise<T>,
+): Promise<T> {
+  const { client, close } = await connectClient(s);
+  try {
+    return await fn(client);
+  } finally {
+    await close();
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Everything a Tenure process reads at start: the environment (validated once), the policy file, the payload key
+ * ring and the Temporal connection settings. Every entry point — worker, intake, `npm start`, the CLI — and the test
+ * harness get their settings from `loadSettings`; only `src/app/compose.ts` turns them into running parts.
+ */
+import { existsSync } from 'node:fs';
+import type { DataConverter } from '@temporalio/common';
+import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';
+import type { NativeConnectionOptions } from '@temporalio/worker';
+import type { KeyRing } from '../codec';
+import { dataConverter, loadKeyRing } from '../codec';
+import type { TenureEnv } from '../config/env';
+import { loadEnv } from '../config/env';
+import type { LoadedPolicy } from '../config/policy-file';
+import { loadPolicyFile } from '../config/policy-file';
+import type { Policy } from '../domain/policy';
+
+/** How a process reaches Temporal: read the way Temporal's own tools read it (envconfig profile + `TEMPORAL_*`). */
+export interface TemporalSettings {
+  /** For `NativeConnection.connect` (worker) and `Connection.connect` (clients): address, TLS / mTLS, API key. */
+  connectionOptions: NativeConnectionOptions & { address: string };
+  namespace: string;
+  /** What is in use, without secrets, for start-up logs. */
+  summary: { address: string; namespace: string; tls: boolean; apiKey: boolean; profile?: string };
+}
+
+export interface TenureSettings {
+  env: TenureEnv;
+  /** The raw variables: policy-named secrets (`tokenEnv`, `apiKeyEnv`) are read from here by name. */
+  vars: NodeJS.ProcessEnv;
+  policy: LoadedPolicy;
+  keyRing: KeyRing;
+  /** Payload encryption, the same for every worker and client of the deployment. */
+  converter: DataConverter;
+  temporal: TemporalSettings;
+}
+
+export interface LoadSettingsOptions {
+  /** The environment. @default process.env */
+  vars?: NodeJS.ProcessEnv;
+  /** A policy already parsed (tests); otherwise the file `TENURE_POLICY` names is read. */
+  policy?: LoadedPolicy;
+}
+
+/**
+ * Temporal connection settings from `TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS*`,
+ * `TEMPORAL_GRPC_META_*`, and the profile `TEMPORAL_PROFILE` of the TOML file `TEMPORAL_CONFIG_FILE` (default
+ * `~/.config/temporalio/temporal.toml`, when it exists), with the variables winning over the file.
+ * An API key implies TLS, as it does for Temporal Cloud.
+ */
+export function temporalSettings(vars: NodeJS.ProcessEnv): TemporalSettings {
+  const strings: Record<string, string> = {};
+  for (const [k, v] of Object.entries(vars)) if (typeof v === 'string') strings[k] = v;
+  const profile = loadClientConfigProfile({
+    overrideEnvVars: strings,
+    disableFile: vars.TEMPORAL_CONFIG_FILE ? false : !existsSync(defaultConfigFile(vars)),
+    ...(vars.TEMPORAL_PROFILE ? { profile: vars.TEMPORAL_PROFILE } : {}),
+  });
+  const options = toClientOptions(profile);
+  const address = options.connectionOptions.address ?? 'localhost:7233';
+  const connectionOptions = { ...options.connectionOptions, address };
+  if (connectionOptions.apiKey && connectionOptions.tls === undefined) connectionOptions.tls = true;
+  const namespace = options.namespace ?? 'default';
+  return {
+    connectionOptions,
+    namespace,
+    summary: {
+      address,
+      namespace,
+      tls: Boolean(connectionOptions.tls),
+      apiKey: Boolean(connectionOptions.apiKey),
+      ...(vars.TEMPORAL_PROFILE ? { profile: vars.TEMPORAL_PROFILE } : {}),
+    },
+  };
+}
+
+function defaultConfigFile(vars: NodeJS.ProcessEnv): string {
+  const base = vars.XDG_CONFIG_HOME ?? `${vars.HOME ?? ''}/.config`;
+  return `${base}/temporalio/temporal.toml`;
+}
+
+/** Reads and validates everything once; throws an error that names each bad variable, file or field. */
+export function loadSettings(opts: LoadSettingsOptions = {}): TenureSettings {
+  const vars = opts.vars ?? process.env;
+  const env = loadEnv(vars);
+  const policy = opts.policy ?? loadPolicyFile(env.TENURE_POLICY);
+  const keyRing = loadKeyRing(vars);
+  return { env, vars, policy, keyRing, converter: dataConverter(keyRing), temporal: temporalSettings(vars) };
+}
+
+/** The roles a Tenure process plays; each needs some variables the others do not. */
+export type TenureRole = 'worker' | 'intake';
+
+/** Every variable a role cannot start without (beyond those with defaults), for deployment files and their check. */
+export function requiredVariables(role: TenureRole, policy: Policy): string[] {
+  const common = ['TENURE_CODEC_KEYS', 'TENURE_POLICY', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE'];
+  if (role === 'intake') {
+    const slack = policy.slack ? ['TENURE_SLACK_SIGNING_SECRET', policy.slack.tokenEnv] : [];
+    return [...common, 'TENURE_WEBHOOK_SECRET', 'TENURE_CODEC_TOKEN', 'DATABASE_URL', ...slack];
+  }
+  return [...common, 'DATABASE_URL', ...policySecretVariables(policy)];
+}
+
+/** The names of every secret the policy refers to: SCIM and sessions tokens, the Slack bot token, the HRIS key. */
+export function policySecretVariables(policy: Policy): string[] {
+  const out = new Set<string>();
+  for (const sys of policy.systems) {
+    const c = sys.connector.type === 'manual' ? sys.connector.read : sys.connector;
+    if (!c) continue;
+    if (c.tokenEnv) out.add(c.tokenEnv);
+    if (c.sessions?.tokenEnv) out.add(c.sessions.tokenEnv);
+  }
+  if (policy.slack) out.add(policy.slack.tokenEnv);
+  if (policy.hris) out.add(policy.hris.apiKeyEnv);
+  return [...out];
+}
