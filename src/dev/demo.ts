@@ -12,14 +12,20 @@ import type { EmployeeRecord } from '../domain/employee';
 import { readDevEnv } from './dev-env';
 import { DEMO_PEOPLE } from './local-peers';
 
-async function addToBambooHr(baseUrl: string, apiKey: string, first: string, last: string): Promise<string> {
+async function addToBambooHr(
+  baseUrl: string,
+  apiKey: string,
+  first: string,
+  last: string,
+  personal: string,
+): Promise<string> {
   const res = await fetch(`${baseUrl}/employees/`, {
     method: 'POST',
     headers: {
       authorization: `Basic ${Buffer.from(`${apiKey}:x`).toString('base64')}`,
       'content-type': 'application/json',
     },
-    body: JSON.stringify({ firstName: first, lastName: last }),
+    body: JSON.stringify({ firstName: first, lastName: last, homeEmail: personal }),
   });
   const location = res.headers.get('location');
   if (res.status !== 201 || !location) throw new Error(`BambooHR did not add the employee (HTTP ${res.status})`);
@@ -41,12 +47,19 @@ program
     if (hris) {
       const key = vars[hris.apiKeyEnv];
       if (!key) throw new Error(`${hris.apiKeyEnv} is not set`);
-      hrId = await addToBambooHr(hris.baseUrl, key, first, last);
+      hrId = await addToBambooHr(
+        hris.baseUrl,
+        key,
+        first,
+        last,
+        `${first.toLowerCase()}.${last.toLowerCase()}@personal.example`,
+      );
     }
     const record: EmployeeRecord = {
       hrId,
       legalFirstName: first,
       legalLastName: last,
+      personalEmail: `${first.toLowerCase()}.${last.toLowerCase()}@personal.example`,
       department: 'Sales',
       title: 'Account Executive',
       location: { name: 'Lisbon', countryCode: 'PT', timeZone: 'Europe/Lisbon' },

@@ -7,6 +7,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { APPROVE_ACTION_ID, REJECT_ACTION_ID, TASK_DONE_ACTION_ID } from '../activities/slack/blocks';
 import { postToSlackEndpoint, slackClickPayload } from './slack-clicks';
 import type { SlackStandIn } from './slack-standin';
 
@@ -18,8 +19,16 @@ export interface SlackInbox {
 const esc = (s: string): string =>
   s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
-function hasButtons(blocks: unknown[] | undefined): boolean {
-  return (blocks ?? []).some((b) => (b as { type?: string }).type === 'actions');
+/** The clicks a message offers: approve and reject on a request, done on a task. */
+function clicksOf(blocks: unknown[] | undefined): string[] {
+  const actions = (blocks ?? []).find((b) => (b as { type?: string }).type === 'actions') as
+    { elements?: { action_id?: string }[] } | undefined;
+  const ids = (actions?.elements ?? []).map((e) => e.action_id ?? '');
+  return [
+    ...(ids.includes(APPROVE_ACTION_ID) ? ['approve'] : []),
+    ...(ids.includes(REJECT_ACTION_ID) ? ['reject'] : []),
+    ...(ids.includes(TASK_DONE_ACTION_ID) ? ['done'] : []),
+  ];
 }
 
 export async function startSlackInbox(opts: {
@@ -35,18 +44,16 @@ export async function startSlackInbox(opts: {
       const mine = opts.slack.messages.filter((m) => m.channel === u.id || m.user === u.id);
       const items = mine
         .map((m) => {
-          const buttons = hasButtons(m.blocks)
-            ? ['approve', 'reject', 'done']
-                .map(
-                  (a) =>
-                    `<form method="post" action="/click" style="display:inline">` +
-                    `<input type="hidden" name="channel" value="${esc(m.channel)}">` +
-                    `<input type="hidden" name="ts" value="${esc(m.ts)}">` +
-                    `<input type="hidden" name="user" value="${esc(u.id)}">` +
-                    `<button name="action" value="${a}">${a}</button></form>`,
-                )
-                .join(' ')
-            : '';
+          const buttons = clicksOf(m.blocks)
+            .map(
+              (a) =>
+                `<form method="post" action="/click" style="display:inline">` +
+                `<input type="hidden" name="channel" value="${esc(m.channel)}">` +
+                `<input type="hidden" name="ts" value="${esc(m.ts)}">` +
+                `<input type="hidden" name="user" value="${esc(u.id)}">` +
+                `<button name="action" value="${a}">${a}</button></form>`,
+            )
+            .join(' ');
           return `<li><code>${esc(m.ts)}</code> ${esc(m.text ?? '')} ${buttons}</li>`;
         })
         .join('');
