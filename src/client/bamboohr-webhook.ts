@@ -29,6 +29,9 @@ import { employeeWorkflowId } from '../domain/ids';
 import type { Logger } from '../logger';
 import { employeeStatusQuery } from '../workflows/employee/messages';
 import { deliverHrEvent } from './deliver';
+import type { Refusal } from './http-errors';
+import { jsonErrorMessage, requestIdOf, requireContentType, sendError } from './http-errors';
+import type { CountRefusal } from './refusals';
 
 export const BAMBOO_WEBHOOK_PATH = '/webhooks/bamboohr';
 
@@ -109,6 +112,10 @@ export interface BambooWebhookRouterOptions {
   bodyLimit?: string;
   /** Employees fetched and delivered at once. @default 4 */
   concurrency?: number;
+  /** Told of every refusal before the signature is verified (they are counted, not audited one by one). */
+  countRefusal?: CountRefusal;
+  /** Records a refusal of a correctly signed delivery (one audit row each). */
+  recordRefusal?: (requestId: string, r: Refusal) => Promise<void>;
 }
 
 /** What happened to one employee of a webhook. */
@@ -227,11 +234,14 @@ export function createBambooWebhookRouter(opts: BambooWebhookRouterOptions): exp
 
   router.post(
     BAMBOO_WEBHOOK_PATH,
+    requireContentType('application/json', opts.countRefusal),
     express.raw({ type: () => true, limit: opts.bodyLimit ?? '256kb' }),
     async (req, res) => {
-      const refuse = (status: number, error: string, message: string): void => {
-        log.warn({ path: BAMBOO_WEBHOOK_PATH, status, error, reason: message }, 'bamboohr webhook refused');
-        res.status(status).json({ error, message });
+      const requestId = requestIdOf(res);
+      const refuse = async (status: number, error: string, message: string): Promise<void> => {
+        log.warn({ path: BAMBOO_WEBHOOK_PATH, requestId, status, error, reason: message }, 'bamboohr webhook refused');
+        await opts.recordRefusal?.(requestId, { status, error, message });
+        sendError(res, status, error, message);
       };
       const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const verified = verifyBambooWebhook({
@@ -241,13 +251,22 @@ export function createBambooWebhookRouter(opts: BambooWebhookRouterOptions): exp
         rawBody,
         nowSeconds: Math.floor(now() / 1000),
       });
-      if (!verified.ok) return refuse(401, 'bad_signature', verified.reason);
+      if (!verified.ok) {
+        if (opts.countRefusal)
+          opts.countRefusal(req, res, { status: 401, error: 'bad_signature', message: verified.reason });
+        else
+          log.warn(
+            { path: BAMBOO_WEBHOOK_PATH, requestId, status: 401, reason: verified.reason },
+            'bamboohr webhook refused',
+          );
+        return sendError(res, 401, 'bad_signature', verified.reason);
+      }
 
       let body: unknown;
       try {
         body = JSON.parse(rawBody.toString('utf8'));
       } catch (err) {
-        return refuse(400, 'malformed_json', `body is not valid JSON: ${(err as Error).message}`);
+        return refuse(400, 'malformed_json', jsonErrorMessage(err));
       }
       const parsed = parseBambooWebhook(body);
       if (!parsed.ok) return refuse(400, 'unknown_payload', parsed.reason);

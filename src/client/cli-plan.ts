@@ -3,13 +3,14 @@ import type { Command } from 'commander';
 import { loadPolicyFile } from '../config/policy-file';
 import type { EmployeeRecord } from '../domain/employee';
 import { employeeRecordSchema } from '../domain/employee';
+import { cleanRecordText } from '../domain/text';
 import type { PlanStep } from '../domain/plan';
 import { planChange } from '../domain/plan-change';
 import { planHireEvent } from '../domain/plan-event';
 import { formatDuration } from '../domain/approval';
 
 function readRecord(file: string): EmployeeRecord {
-  const parsed = employeeRecordSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  const parsed = employeeRecordSchema.safeParse(cleanRecordText(JSON.parse(readFileSync(file, 'utf8'))));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new Error(`invalid record ${file}:\n${lines.join('\n')}`);

@@ -4,17 +4,27 @@
  * message in proto3 JSON form (`{ "payloads": [{ "metadata": { "encoding": "<base64>" }, "data": "<base64>" }] }`)
  * and the same shape back; the UI sends `X-Namespace`.
  *
- * Authentication, either of:
- * - `Authorization: Bearer <token>` at `<mount>/decode` and `<mount>/encode` (compared in constant time);
- * - the capability path `<mount>/ui/<token>/decode|encode`, for the dev Web UI, which has no login and so cannot send
- *   a bearer token: the UI is started with `--ui-codec-endpoint http://127.0.0.1:<port><mount>/ui/<token>`.
- * Browsers are let in only from `allowedOrigins` (CORS). Nothing here logs a payload, the token, or a path with it.
+ * Authentication, either of (no secret is ever part of a URL: the Web UI publishes its codec endpoint, unauthenticated,
+ * in `/api/v1/settings`):
+ * - `Authorization: Bearer <token>` (compared in constant time): the CLI (`temporal --codec-endpoint … --codec-auth`),
+ *   server-side code, a UI that passes a bearer (`passAccessToken`);
+ * - a session cookie, for the Web UI in a browser: the operator signs in once at `<mount>/login` with the token (or
+ *   `POST <mount>/session` with the bearer), which sets `tenure_codec_session` (HttpOnly, SameSite=Strict, 12 hours,
+ *   an HMAC of its expiry keyed with the token, so every intake replica accepts it and rotating the token ends it);
+ *   the UI then calls with `credentials: "include"` (its codec setting `includeCredentials`, see `uiCodecSettings`).
+ *   A cookie counts only on a request whose `Origin` is allowed: a browser always sends one, so a request without
+ *   it (curl) must carry the bearer.
+ * A request from an origin not in `allowedOrigins` is refused (403) whatever it carries. Nothing here logs a payload,
+ * the token or a cookie.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
 import type { Logger } from '../logger';
+import type { Refusal } from './http-errors';
+import { mediaType, requestIdOf, sendError } from './http-errors';
+import type { CountRefusal } from './refusals';
 
 export interface CodecRouterOptions {
   /** The codec, usually `new AesGcmCodec(loadKeyRing())` (see src/codec). */
@@ -26,12 +36,20 @@ export interface CodecRouterOptions {
   logger: Logger;
   /** Largest accepted body. @default "8mb" (history pages hold many payloads of up to 2 MB each) */
   bodyLimit?: string;
+  /** Told of every refusal before the caller is authenticated (counted and rate-limited, not audited one by one). */
+  countRefusal?: CountRefusal;
+  /** Records a refusal of an authenticated request (one audit row each). */
+  recordRefusal?: (requestId: string, r: Refusal) => Promise<void>;
+  /** How long a sign-in lasts. @default 43200 (12 hours) */
+  sessionSeconds?: number;
+  /** @default Date.now */
+  now?: () => number;
 }
 
 /** Request headers the Web UI sends and a preflight must allow. */
 export const CODEC_ALLOWED_HEADERS = ['content-type', 'x-namespace', 'authorization'];
-/** Path segment of the capability routes: `<mount>/ui/<token>/decode`. */
-export const CAPABILITY_PREFIX = '/ui';
+/** The Web UI's session cookie. */
+export const CODEC_SESSION_COOKIE = 'tenure_codec_session';
 /** Response header counting payloads `decode` could not decrypt (returned unchanged). */
 export const FAILURES_HEADER = 'X-Tenure-Codec-Failures';
 
@@ -44,13 +62,65 @@ export function generateCodecToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** The path under the router's mount point that the Web UI is configured with (`--ui-codec-endpoint <base><this>`). */
-export function capabilityPath(token: string): string {
-  return `${CAPABILITY_PREFIX}/${token}`;
+/**
+ * @deprecated Capability paths put the token in the Web UI's public settings and are no longer served; this returns
+ * '' so callers that still append it get the plain endpoint. Configure the UI with `uiCodecSettings` instead.
+ */
+export function capabilityPath(_token: string): string {
+  return '';
+}
+
+/** How the Temporal Web UI must be configured to call this codec endpoint (`codecUrl`: e.g. `http://127.0.0.1:8080/codec`). */
+export interface UiCodecSettings {
+  /** The codec endpoint, with no secret in it. */
+  endpoint: string;
+  /** The UI sends the signed-in user's access token as a bearer. Off: Tenure checks its own token, not an IdP's. */
+  passAccessToken: false;
+  /** The UI calls with `credentials: "include"`, so the session cookie from `loginUrl` goes along. */
+  includeCredentials: true;
+  /** Where an operator signs in (once per browser, for `sessionSeconds`). */
+  loginUrl: string;
+  /** `temporal server start-dev` arguments: it can set only the endpoint (not includeCredentials). */
+  devServerArgs: string[];
+  /** The standalone UI server (`temporalio/ui`, docker-compose): its codec environment. */
+  uiServerEnv: Record<string, string>;
+  /**
+   * The UI's per-browser codec settings (its "Codec Server" panel; localStorage, JSON values): what the dev server
+   * cannot set. A browser test can put these in localStorage before the UI loads.
+   */
+  browserSettings: {
+    endpoint: string;
+    includeCredentials: true;
+    passAccessToken: false;
+    overrideRemoteCodecConfiguration: true;
+  };
+}
+
+/** The Web UI's codec settings for an endpoint mounted at `codecUrl` (no trailing slash needed). */
+export function uiCodecSettings(codecUrl: string): UiCodecSettings {
+  const endpoint = codecUrl.replace(/\/+$/, '');
+  return {
+    endpoint,
+    passAccessToken: false,
+    includeCredentials: true,
+    loginUrl: `${endpoint}/login`,
+    devServerArgs: ['--ui-codec-endpoint', endpoint],
+    uiServerEnv: {
+      TEMPORAL_CODEC_ENDPOINT: endpoint,
+      TEMPORAL_CODEC_PASS_ACCESS_TOKEN: 'false',
+      TEMPORAL_CODEC_INCLUDE_CREDENTIALS: 'true',
+    },
+    browserSettings: {
+      endpoint,
+      includeCredentials: true,
+      passAccessToken: false,
+      overrideRemoteCodecConfiguration: true,
+    },
+  };
 }
 
 type Operation = 'decode' | 'encode';
-type Via = 'bearer' | 'capability';
+type Via = 'bearer' | 'session';
 
 interface ProtoJsonPayload {
   metadata?: Record<string, string>;
@@ -62,6 +132,8 @@ class BadRequest extends Error {}
 /** Router with the codec endpoint; mount it with `app.use('/codec', createCodecRouter(...))`. */
 export function createCodecRouter(opts: CodecRouterOptions): express.Router {
   const { codec, logger: log } = opts;
+  const now = opts.now ?? Date.now;
+  const sessionSeconds = opts.sessionSeconds ?? 43_200;
   if (!TOKEN_CHARS.test(opts.token) || opts.token.length < MIN_TOKEN_LENGTH) {
     throw new Error(
       `codec endpoint token must be at least ${MIN_TOKEN_LENGTH} URL-safe characters (A-Z a-z 0-9 _ -); ` +
@@ -73,25 +145,57 @@ export function createCodecRouter(opts: CodecRouterOptions): express.Router {
   const wanted = digest(opts.token);
   const tokenMatches = (given: string | undefined): boolean =>
     given !== undefined && given.length > 0 && timingSafeEqual(digest(given), wanted);
+  const sessionMac = (expires: number): Buffer =>
+    createHmac('sha256', opts.token).update(`tenure-codec-session:${expires}`).digest();
+  const newSession = (): string => {
+    const expires = Math.floor(now() / 1000) + sessionSeconds;
+    return `v1.${expires}.${sessionMac(expires).toString('base64url')}`;
+  };
+  const sessionValid = (value: string | undefined): boolean => {
+    const m = value ? /^v1\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(value) : null;
+    if (!m) return false;
+    const expires = Number(m[1]);
+    if (expires * 1000 <= now()) return false;
+    return timingSafeEqual(Buffer.from(m[2] as string, 'base64url'), sessionMac(expires));
+  };
 
   const router = express.Router();
   const bodyParser = express.raw({ type: () => true, limit: opts.bodyLimit ?? '8mb' });
+  const formParser = express.urlencoded({ extended: false, limit: '4kb' });
+
+  /** Refused before the caller is known: logged, counted (rate limit, aggregated evidence), the error shape. */
+  const refuseUnauthenticated = (req: Request, res: Response, r: Refusal, fields: Record<string, unknown>): void => {
+    log.warn({ ...fields, status: r.status, reason: r.error }, 'codec request refused');
+    opts.countRefusal?.(req, res, r);
+    sendError(res, r.status, r.error, r.message);
+  };
 
   /** Sets CORS headers for an allowed origin; false for a browser request from any other origin. */
   const cors = (req: Request, res: Response): boolean => {
     res.vary('Origin');
     const origin = req.get('origin');
-    if (origin === undefined) return true; // not a cross-origin browser request: curl, tctl, server-side code
+    if (origin === undefined) return true; // not a browser: it must then carry the bearer (see `authenticate`)
     if (!origins.has(origin)) return false;
     res.set('Access-Control-Allow-Origin', origin);
     res.set('Access-Control-Allow-Credentials', 'true');
     return true;
   };
 
+  /** Who the caller is: the bearer (any origin allowed by CORS, or none), or a session cookie (allowed origin only). */
+  const authenticate = (req: Request): Via | undefined => {
+    if (tokenMatches(bearerToken(req.get('authorization')))) return 'bearer';
+    if (req.get('origin') !== undefined && sessionValid(cookie(req, CODEC_SESSION_COOKIE))) return 'session';
+    return undefined;
+  };
+
   const preflight = (req: Request, res: Response): void => {
     if (!cors(req, res)) {
-      log.warn({ codec: 'preflight', origin: req.get('origin'), status: 403 }, 'codec request from origin refused');
-      res.status(403).end();
+      refuseUnauthenticated(
+        req,
+        res,
+        { status: 403, error: 'origin_not_allowed', message: 'this origin may not call the codec endpoint' },
+        { codec: 'preflight', origin: req.get('origin') },
+      );
       return;
     }
     res.set('Access-Control-Allow-Methods', 'POST, OPTIONS');
@@ -105,32 +209,46 @@ export function createCodecRouter(opts: CodecRouterOptions): express.Router {
   };
 
   const guard =
-    (operation: Operation, via: Via) =>
+    (operation: Operation) =>
     (req: Request, res: Response, next: NextFunction): void => {
       res.locals.codecStarted = Date.now();
-      const fields = { codec: operation, via, namespace: namespaceOf(req), origin: req.get('origin') };
+      const fields = { codec: operation, namespace: namespaceOf(req), origin: req.get('origin') };
       if (!cors(req, res)) {
-        log.warn({ ...fields, status: 403 }, 'codec request from origin refused');
-        res.status(403).json({ error: 'origin_not_allowed', message: 'this origin may not call the codec endpoint' });
-        return;
+        return refuseUnauthenticated(
+          req,
+          res,
+          { status: 403, error: 'origin_not_allowed', message: 'this origin may not call the codec endpoint' },
+          fields,
+        );
       }
-      const given = via === 'bearer' ? bearerToken(req.get('authorization')) : String(req.params.token ?? '');
-      if (!tokenMatches(given)) {
-        const reason = via === 'bearer' && given === undefined ? 'no bearer token' : 'wrong token';
-        log.warn({ ...fields, status: 401, reason }, 'codec request unauthenticated');
+      const via = authenticate(req);
+      if (!via) {
         res.set('WWW-Authenticate', 'Bearer realm="tenure-codec"');
-        res.status(401).json({
-          error: 'unauthorized',
-          message:
-            'send "Authorization: Bearer <codec token>", or use the capability path the Web UI is configured with',
-        });
-        return;
+        return refuseUnauthenticated(
+          req,
+          res,
+          {
+            status: 401,
+            error: 'unauthorized',
+            message:
+              'send "Authorization: Bearer <codec token>"; from the Web UI, sign in at the codec endpoint\'s /login ' +
+              'and let the UI include credentials',
+          },
+          fields,
+        );
+      }
+      res.locals.codecVia = via;
+      if (mediaType(req) !== 'application/json') {
+        const r = { status: 415, error: 'unsupported_media_type', message: 'Content-Type must be application/json' };
+        log.warn({ ...fields, via, status: 415 }, 'codec request refused');
+        void opts.recordRefusal?.(requestIdOf(res), r);
+        return sendError(res, r.status, r.error, r.message);
       }
       next();
     };
 
-  const handler = (operation: Operation, via: Via) => async (req: Request, res: Response) => {
-    const fields = { codec: operation, via, namespace: namespaceOf(req) };
+  const handler = (operation: Operation) => async (req: Request, res: Response) => {
+    const fields = { codec: operation, via: res.locals.codecVia as Via, namespace: namespaceOf(req) };
     res.set('Cache-Control', 'no-store');
     let payloads: Payload[];
     try {
@@ -138,7 +256,8 @@ export function createCodecRouter(opts: CodecRouterOptions): express.Router {
     } catch (err) {
       const message = err instanceof BadRequest ? err.message : 'malformed request';
       log.warn({ ...fields, status: 400, reason: message }, 'codec request refused');
-      res.status(400).json({ error: 'bad_request', message });
+      await opts.recordRefusal?.(requestIdOf(res), { status: 400, error: 'bad_request', message });
+      sendError(res, 400, 'bad_request', message);
       return;
     }
     try {
@@ -179,20 +298,61 @@ export function createCodecRouter(opts: CodecRouterOptions): express.Router {
       );
     } catch (err) {
       log.error({ ...fields, status: 500, reason: errorReason(err) }, 'codec failed');
-      res.status(500).json({ error: 'codec_failed', message: `could not ${operation} the payloads` });
+      sendError(res, 500, 'codec_failed', `could not ${operation} the payloads`);
     }
   };
 
+  const setSession = (req: Request, res: Response): void => {
+    const secure = req.secure ? '; Secure' : '';
+    res.set(
+      'Set-Cookie',
+      `${CODEC_SESSION_COOKIE}=${newSession()}; Path=${req.baseUrl || '/'}; Max-Age=${sessionSeconds}; HttpOnly; SameSite=Strict${secure}`,
+    );
+    res.set('Cache-Control', 'no-store');
+  };
+
   for (const operation of ['decode', 'encode'] as const) {
-    const bearerPath = `/${operation}`;
-    const capability = `${CAPABILITY_PREFIX}/:token/${operation}`;
-    router.options([bearerPath, capability], preflight);
-    router.post(bearerPath, guard(operation, 'bearer'), bodyParser, handler(operation, 'bearer'));
-    router.post(capability, guard(operation, 'capability'), bodyParser, handler(operation, 'capability'));
+    const path = `/${operation}`;
+    router.options(path, preflight);
+    router.post(path, guard(operation), bodyParser, handler(operation));
   }
 
-  // Body-parser errors (too large, bad encoding): answer without echoing the body; the path is not logged
-  // because the capability path holds the token.
+  // Sign-in for the Web UI: a bearer (POST /session) or the token typed into a form (GET/POST /login).
+  router.post('/session', (req, res) => {
+    if (!cors(req, res) || !tokenMatches(bearerToken(req.get('authorization')))) {
+      res.set('WWW-Authenticate', 'Bearer realm="tenure-codec"');
+      return refuseUnauthenticated(
+        req,
+        res,
+        { status: 401, error: 'unauthorized', message: 'send "Authorization: Bearer <codec token>"' },
+        { codec: 'session', origin: req.get('origin') },
+      );
+    }
+    setSession(req, res);
+    log.info({ codec: 'session', status: 204 }, 'codec session started');
+    res.status(204).end();
+  });
+  router.get('/login', (_req, res) => {
+    res.set('Cache-Control', 'no-store');
+    res.set('Content-Security-Policy', "default-src 'none'; form-action 'self'; style-src 'unsafe-inline'");
+    res.type('html').send(LOGIN_PAGE);
+  });
+  router.post('/login', formParser, (req, res) => {
+    const given = (req.body as { token?: unknown } | undefined)?.token;
+    if (typeof given !== 'string' || !tokenMatches(given.trim())) {
+      return refuseUnauthenticated(
+        req,
+        res,
+        { status: 401, error: 'unauthorized', message: 'that is not the codec token' },
+        { codec: 'login' },
+      );
+    }
+    setSession(req, res);
+    log.info({ codec: 'login', status: 200 }, 'codec session started');
+    res.type('html').send(SIGNED_IN_PAGE);
+  });
+
+  // Body-parser errors (too large, bad encoding): the error shape, never the body; the path is not logged.
   router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
     const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : 500;
@@ -201,12 +361,32 @@ export function createCodecRouter(opts: CodecRouterOptions): express.Router {
       { codec: 'request', namespace: namespaceOf(req), status, reason: type ?? 'error' },
       'codec request refused',
     );
-    res.status(status).json({
-      error: status === 413 ? 'too_large' : 'bad_request',
-      message: status === 413 ? 'request body is too large' : 'could not read the request body',
-    });
+    const r =
+      status === 413
+        ? { status, error: 'too_large', message: 'request body is too large' }
+        : { status: status >= 500 ? 500 : status, error: 'bad_request', message: 'could not read the request body' };
+    void opts.recordRefusal?.(requestIdOf(res), r);
+    sendError(res, r.status, r.error, r.message);
   });
   return router;
+}
+
+const LOGIN_PAGE = `<!doctype html><meta charset="utf-8"><title>Tenure codec sign-in</title>
+<form method="post" style="font:16px system-ui;margin:3em auto;max-width:28em">
+<h1>Tenure codec</h1><p>Sign this browser in to decode payloads in the Temporal Web UI.</p>
+<label>Codec token <input name="token" type="password" autocomplete="off" required style="width:100%"></label>
+<p><button>Sign in</button></p></form>`;
+
+const SIGNED_IN_PAGE = `<!doctype html><meta charset="utf-8"><title>Tenure codec</title>
+<p style="font:16px system-ui;margin:3em auto;max-width:28em">Signed in. The Temporal Web UI can now decode payloads
+(its codec setting "include cross-origin credentials" must be on).</p>`;
+
+function cookie(req: Request, name: string): string | undefined {
+  for (const part of (req.get('cookie') ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+  }
+  return undefined;
 }
 
 function digest(s: string): Buffer {

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { parse, type Options as CsvParseOptions } from 'csv-parse/sync';
 import type { z } from 'zod';
 import { webhookEventSchema, type HrEventKind } from '../domain/employee';
+import { cleanEventText } from '../domain/text';
 import type { SendEventInput, SendEventResult } from './tenure-client';
 
 /** Every column the importer knows. Header names match case-insensitively, ignoring spaces, `_` and `-`. */
@@ -197,7 +198,7 @@ export function parseRosterCsv(text: string, options: ParseRosterOptions = {}): 
       kind: values.kind ?? options.defaultKind ?? 'hire',
       record,
     };
-    const parsed = webhookEventSchema.safeParse(candidate);
+    const parsed = webhookEventSchema.safeParse(cleanEventText(candidate));
     if (!parsed.success) {
       const seen = new Set<string>();
       for (const issue of parsed.error.issues) {

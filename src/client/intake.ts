@@ -9,17 +9,27 @@ import { planHireEvent } from '../domain/plan-event';
 import type { LoadedPolicy } from '../config/policy-file';
 import type { AuditStore, EvidenceInput } from '../activities/audit/types';
 import type { Logger } from '../logger';
-import { randomUUID } from 'node:crypto';
 import type { PayloadCodec } from '@temporalio/common';
 import type { BambooEnvConfig } from './bamboohr-webhook';
 import { createCodecRouter } from './codec-server';
 import type { WebClient } from '@slack/web-api';
 import { createSlackInteractivityRouter } from './slack-interactivity';
-import type { Policy } from '../domain/policy';
-import { createSlackClient } from '../activities/slack/notifier';
 import { createBambooWebhookRouter } from './bamboohr-webhook';
 import { deliverHrEvent } from './deliver';
 import { TENURE_SIGNATURE_HEADER, TENURE_TIMESTAMP_HEADER, verifyTenureWebhook } from './signature';
+import {
+  assignRequestId,
+  jsonErrorMessage,
+  refusalOf,
+  requestIdOf,
+  requireContentType,
+  sendError,
+} from './http-errors';
+import type { CountRefusal } from './refusals';
+import { RefusalLedger } from './refusals';
+import { cleanEventText, cleanRecordText } from '../domain/text';
+import type { TenureMetrics } from '../observability/metrics';
+import { defaultTenureMetrics } from '../observability/metrics';
 
 export interface IntakeOptions {
   client: Client;
@@ -41,6 +51,16 @@ export interface IntakeOptions {
   now?: () => number;
   /** Largest accepted body. @default "256kb" */
   bodyLimit?: string;
+  /**
+   * Unauthenticated refusals (bad signature or token, wrong Content-Type, unreadable body, unknown path) a source
+   * address may cause per window before it is answered 429; they are audited as one aggregated row per window.
+   * @default { limit: 30, windowMs: 60000 }
+   */
+  refusalLimit?: { limit?: number; windowMs?: number };
+  /** Express `trust proxy`, for the source address behind a load balancer (e.g. 1 or "10.0.0.0/8"). @default false */
+  trustProxy?: boolean | number | string;
+  /** Where accepted and refused events are counted. @default defaultTenureMetrics() */
+  metrics?: TenureMetrics;
 }
 
 /** A refusal: HTTP status, a machine-readable code, and a message that says what is wrong. */
@@ -53,12 +73,27 @@ interface Refusal {
 
 const GENERIC_WEBHOOK_PATH = '/webhooks/hr';
 const PLAN_PATH = '/webhooks/hr/plan';
+const KNOWN_ENDPOINTS = new Set([
+  GENERIC_WEBHOOK_PATH,
+  PLAN_PATH,
+  '/slack/interactivity',
+  '/webhooks/bamboohr',
+  '/healthz',
+]);
+
+/** The endpoint a request is for, as logs and evidence name it: never the raw path (it may hold anything). */
+export function endpointLabel(req: express.Request): string {
+  const path = req.path;
+  if (path === '/codec' || path.startsWith('/codec/')) return '/codec';
+  return KNOWN_ENDPOINTS.has(path) ? path : '(unknown)';
+}
 const INTAKE_ACTOR = { type: 'system', id: 'tenure-intake' } as const;
 
 /** The intake HTTP app: HR webhooks in, update-with-start out. Stateless, safe behind a load balancer. */
 export function createIntakeApp(opts: IntakeOptions): express.Express {
   const now = opts.now ?? Date.now;
   const log = opts.logger;
+  const metrics = opts.metrics ?? defaultTenureMetrics();
   /** Evidence must not turn a refusal into a 500; a failed write is logged loudly instead. */
   const recordSafely = async (e: EvidenceInput): Promise<void> => {
     try {
@@ -78,78 +113,116 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
     });
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', opts.trustProxy ?? false);
+  const ledger = new RefusalLedger({ audit: opts.audit, logger: log, now, ...opts.refusalLimit });
+  app.locals.refusals = ledger;
+  const countRefusal: CountRefusal = (req, res, r) =>
+    ledger.count(req.ip ?? 'unknown', endpointLabel(req), r, requestIdOf(res));
+  /** A signed request refused: one row of evidence each. */
+  const recordSignedRefusal = (endpoint: string, requestId: string, r: Refusal, hrId?: string): Promise<void> =>
+    recordSafely({
+      key: `intake:${requestId}`,
+      at: new Date(now()).toISOString(),
+      hrId,
+      actor: INTAKE_ACTOR,
+      action: 'hr_event_refused',
+      requestId,
+      outcome: 'refused',
+      detail: { endpoint, status: r.status, error: r.error, reason: r.message },
+    });
+  const requireJson = requireContentType('application/json', countRefusal);
 
-  if (opts.codec) app.use('/codec', createCodecRouter({ ...opts.codec, logger: log }));
+  app.use(assignRequestId());
+  app.use(ledger.guard(endpointLabel));
+
+  if (opts.codec) {
+    app.use(
+      '/codec',
+      createCodecRouter({
+        ...opts.codec,
+        logger: log,
+        countRefusal,
+        recordRefusal: (requestId, r) => recordSignedRefusal('/codec', requestId, r),
+      }),
+    );
+  }
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
 
   /** Dry run for integrators: the plan a signed hire record would run under the served policy. Runs nothing. */
-  app.post(PLAN_PATH, express.raw({ type: () => true, limit: opts.bodyLimit ?? '256kb' }), (req, res) => {
-    const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const verified = verifySigned(req, rawBody);
-    if (!verified.ok) return void res.status(401).json({ error: 'bad_signature', message: verified.reason });
-    if (!opts.policy) {
-      return void res.status(501).json({ error: 'no_policy', message: 'this intake server has no policy loaded' });
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(rawBody.toString('utf8'));
-    } catch (err) {
-      return void res
-        .status(400)
-        .json({ error: 'malformed_json', message: `body is not valid JSON: ${(err as Error).message}` });
-    }
-    const parsed = employeeRecordSchema.safeParse((body as { record?: unknown } | null)?.record);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => ({ path: ['record', ...i.path].join('.'), message: i.message }));
-      return void res.status(422).json({
-        error: 'invalid_record',
-        message: issues.map((i) => `${i.path}: ${i.message}`).join('; '),
-        issues,
-      });
-    }
-    res.json(planHireEvent(parsed.data, opts.policy.policy, opts.policy.version));
-  });
+  app.post(
+    PLAN_PATH,
+    requireJson,
+    express.raw({ type: () => true, limit: opts.bodyLimit ?? '256kb' }),
+    async (req, res) => {
+      const requestId = requestIdOf(res);
+      const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const verified = verifySigned(req, rawBody);
+      if (!verified.ok) {
+        countRefusal(req, res, { status: 401, error: 'bad_signature', message: verified.reason });
+        return sendError(res, 401, 'bad_signature', verified.reason);
+      }
+      const refuse = async (r: Refusal): Promise<void> => {
+        log.warn({ path: PLAN_PATH, requestId, status: r.status, error: r.error, reason: r.message }, 'plan refused');
+        await recordSignedRefusal(PLAN_PATH, requestId, r);
+        sendError(res, r.status, r.error, r.message, r.issues ? { issues: r.issues } : {});
+      };
+      if (!opts.policy) {
+        return refuse({ status: 501, error: 'no_policy', message: 'this intake server has no policy loaded' });
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(rawBody.toString('utf8'));
+      } catch (err) {
+        return refuse({ status: 400, error: 'malformed_json', message: jsonErrorMessage(err) });
+      }
+      const parsed = employeeRecordSchema.safeParse(cleanRecordText((body as { record?: unknown } | null)?.record));
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((i) => ({ path: ['record', ...i.path].join('.'), message: i.message }));
+        return refuse({
+          status: 422,
+          error: 'invalid_record',
+          message: issues.map((i) => `${i.path}: ${i.message}`).join('; '),
+          issues,
+        });
+      }
+      res.json(planHireEvent(parsed.data, opts.policy.policy, opts.policy.version));
+    },
+  );
 
   app.post(
     GENERIC_WEBHOOK_PATH,
+    requireJson,
     express.raw({ type: () => true, limit: opts.bodyLimit ?? '256kb' }),
     async (req, res) => {
-      const requestId = randomUUID();
+      const requestId = requestIdOf(res);
       const refuse = async (r: Refusal, hrId?: string): Promise<void> => {
+        metrics.hrEvent({ source: 'generic-webhook', outcome: 'refused', reason: r.error });
         log.warn(
           { path: GENERIC_WEBHOOK_PATH, requestId, status: r.status, error: r.error, reason: r.message },
           'hr event refused',
         );
-        await recordSafely({
-          key: `intake:${requestId}`,
-          at: new Date(now()).toISOString(),
-          hrId,
-          actor: INTAKE_ACTOR,
-          action: 'hr_event_refused',
-          requestId,
-          outcome: 'refused',
-          detail: { endpoint: GENERIC_WEBHOOK_PATH, status: r.status, error: r.error, reason: r.message },
-        });
-        res.status(r.status).json({ ...r, requestId });
+        await recordSignedRefusal(GENERIC_WEBHOOK_PATH, requestId, r, hrId);
+        sendError(res, r.status, r.error, r.message, r.issues ? { issues: r.issues } : {});
       };
       const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const verified = verifySigned(req, rawBody);
-      if (!verified.ok) return refuse({ status: 401, error: 'bad_signature', message: verified.reason });
+      if (!verified.ok) {
+        // Unauthenticated: counted per window (and per source, for the rate limit), not a row each.
+        metrics.hrEvent({ source: 'generic-webhook', outcome: 'refused', reason: 'bad_signature' });
+        countRefusal(req, res, { status: 401, error: 'bad_signature', message: verified.reason });
+        return sendError(res, 401, 'bad_signature', verified.reason);
+      }
 
       let body: unknown;
       try {
         body = JSON.parse(rawBody.toString('utf8'));
       } catch (err) {
-        return refuse({
-          status: 400,
-          error: 'malformed_json',
-          message: `body is not valid JSON: ${(err as Error).message}`,
-        });
+        return refuse({ status: 400, error: 'malformed_json', message: jsonErrorMessage(err) });
       }
-      const parsed = webhookEventSchema.safeParse(body);
+      const parsed = webhookEventSchema.safeParse(cleanEventText(body));
       if (!parsed.success) {
         const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
         return refuse({
@@ -177,8 +250,16 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
           action: 'hr_event_received',
           requestId: event.eventId,
           outcome: result.outcome,
-          detail: { kind: event.kind, source: event.source, workflowId: result.workflowId, plan: result.plan },
+          detail: {
+            kind: event.kind,
+            source: event.source,
+            workflowId: result.workflowId,
+            plan: result.plan,
+            // When the run is due: `tenure report` expects every planned step's evidence once it has passed.
+            ...(result.effectiveAt ? { effectiveAt: result.effectiveAt } : {}),
+          },
         });
+        metrics.hrEvent({ source: event.source, outcome: result.outcome === 'accepted' ? 'accepted' : 'duplicate' });
         res.status(result.outcome === 'accepted' ? 202 : 200).json(result);
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError) {
@@ -188,7 +269,8 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
           );
         }
         log.error({ requestId, eventId: event.eventId, err: (err as Error).message }, 'delivery failed');
-        res.status(503).json({ error: 'unavailable', message: 'could not reach Temporal; retry later', requestId });
+        metrics.hrEvent({ source: event.source, outcome: 'failed', reason: 'unavailable' });
+        sendError(res, 503, 'unavailable', 'could not reach Temporal; retry later');
       }
     },
   );
@@ -200,16 +282,44 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
         audit: opts.audit,
         logger: log,
         now: opts.now,
+        countRefusal,
         ...opts.slackInteractivity,
       }),
     );
   }
   if (opts.bamboo) {
-    app.use(createBambooWebhookRouter({ client: opts.client, taskQueue: opts.taskQueue, logger: log, ...opts.bamboo }));
+    app.use(
+      createBambooWebhookRouter({
+        client: opts.client,
+        taskQueue: opts.taskQueue,
+        logger: log,
+        countRefusal,
+        recordRefusal: (requestId, r) => recordSignedRefusal('/webhooks/bamboohr', requestId, r),
+        ...opts.bamboo,
+      }),
+    );
   }
 
-  app.use((_req, res) => {
-    res.status(404).json({ error: 'not_found', message: 'no such endpoint' });
+  app.use((req, res) => {
+    const r = { status: 404, error: 'not_found', message: 'no such endpoint' };
+    countRefusal(req, res, r);
+    sendError(res, r.status, r.error, r.message);
+  });
+  // Everything thrown or passed on, body-parser errors included (too large, bad Content-Encoding, unreadable):
+  // the error shape, never a stack or a path; logged by name only; counted as an unauthenticated refusal, as
+  // nothing was verified yet.
+  app.use((err: unknown, req: express.Request, res: express.Response, next: express.NextFunction) => {
+    if (res.headersSent) return next(err);
+    const r = refusalOf(err);
+    if (r.status >= 500) {
+      log.error(
+        { endpoint: endpointLabel(req), requestId: requestIdOf(res), err: err instanceof Error ? err.name : 'error' },
+        'request failed',
+      );
+    } else {
+      countRefusal(req, res, r);
+    }
+    sendError(res, r.status, r.error, r.message);
   });
   return app;
 }
@@ -217,6 +327,8 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
 export interface RunningIntake {
   url: string;
   port: number;
+  /** Writes the counted unauthenticated refusals to the audit store now (also done every window and at close). */
+  flushRefusals(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -226,30 +338,17 @@ export async function startIntakeServer(opts: IntakeOptions & { port: number; ho
     const s = app.listen(opts.port, opts.host ?? '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   const { port } = server.address() as AddressInfo;
+  const ledger = app.locals.refusals as RefusalLedger;
   return {
     url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
+    flushRefusals: () => ledger.flush(),
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
-  };
-}
-
-/** Slack buttons need the app's signing secret and the policy's Slack bot token; both or neither. */
-export function slackInteractivityFromEnv(
-  env: { TENURE_SLACK_SIGNING_SECRET?: string },
-  policy: Policy,
-  processEnv: NodeJS.ProcessEnv = process.env,
-): { slackInteractivity?: { signingSecret: string; slack: WebClient } } {
-  if (!env.TENURE_SLACK_SIGNING_SECRET || !policy.slack) return {};
-  const token = processEnv[policy.slack.tokenEnv];
-  if (!token) throw new Error(`slack: environment variable ${policy.slack.tokenEnv} is not set`);
-  return {
-    slackInteractivity: {
-      signingSecret: env.TENURE_SLACK_SIGNING_SECRET,
-      slack: createSlackClient({ token, apiUrl: policy.slack.apiUrl }),
+      });
+      await ledger.close();
     },
   };
 }

@@ -14,7 +14,6 @@
  * A refusal (not an approver, a closed request) is an ephemeral Slack reply plus HTTP 200, as Slack expects; a
  * forged or stale request is a 401. Every refusal is appended to the audit store; none reaches a workflow's state.
  */
-import { randomUUID } from 'node:crypto';
 import type { WebClient } from '@slack/web-api';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
@@ -37,6 +36,8 @@ import { approvalStatusQuery, decideUpdate } from '../workflows/approval/message
 import type { ManualTaskStatus } from '../workflows/task/messages';
 import { completeTaskUpdate, taskStatusQuery } from '../workflows/task/messages';
 import { verifySlackRequest } from './signature';
+import { requestIdOf, requireContentType, sendError } from './http-errors';
+import type { CountRefusal } from './refusals';
 
 export const SLACK_INTERACTIVITY_PATH = '/slack/interactivity';
 
@@ -52,6 +53,8 @@ export interface SlackInteractivityOptions {
   now?: () => number;
   /** Largest accepted body. @default "64kb" */
   bodyLimit?: string;
+  /** Told of every refusal before the signature is verified (they are counted, not audited one by one). */
+  countRefusal?: CountRefusal;
 }
 
 const ENDPOINT_ACTOR = { type: 'system', id: 'tenure-slack-interactivity' } as const;
@@ -133,9 +136,10 @@ export function createSlackInteractivityRouter(opts: SlackInteractivityOptions):
 
   router.post(
     SLACK_INTERACTIVITY_PATH,
+    requireContentType('application/x-www-form-urlencoded', opts.countRefusal),
     express.raw({ type: () => true, limit: opts.bodyLimit ?? '64kb' }),
     async (req, res) => {
-      const requestId = randomUUID();
+      const requestId = requestIdOf(res);
       const at = (): string => new Date(now()).toISOString();
       const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
 
@@ -161,9 +165,18 @@ export function createSlackInteractivityRouter(opts: SlackInteractivityOptions):
           outcome: 'refused',
           detail: { endpoint: SLACK_INTERACTIVITY_PATH, status, error, reason: message },
         });
-        res.status(status).json({ error, message, requestId });
+        sendError(res, status, error, message);
       };
-      if (!verified.ok) return refuseHttp(401, 'bad_signature', verified.reason);
+      if (!verified.ok) {
+        if (opts.countRefusal)
+          opts.countRefusal(req, res, { status: 401, error: 'bad_signature', message: verified.reason });
+        else
+          log.warn(
+            { path: SLACK_INTERACTIVITY_PATH, requestId, status: 401, reason: verified.reason },
+            'slack request refused',
+          );
+        return sendError(res, 401, 'bad_signature', verified.reason);
+      }
 
       // 2. The payload.
       let payload: Payload;
@@ -250,7 +263,7 @@ export function createSlackInteractivityRouter(opts: SlackInteractivityOptions):
             : refuse('UnknownRequest', 'this request is no longer known');
         }
         log.error({ requestId, kind: intent.kind, err: (err as Error).message }, 'could not deliver a slack action');
-        res.status(503).json({ error: 'unavailable', message: 'could not reach Temporal; try again', requestId });
+        sendError(res, 503, 'unavailable', 'could not reach Temporal; try again');
       }
     },
   );

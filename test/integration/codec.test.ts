@@ -321,8 +321,25 @@ describe('payload encryption on a real Temporal server', function () {
       assert.deepEqual(decodeRecord((await res.json()) as WirePayloads), record);
     });
 
-    it('decodes for the Web UI through the capability path, with CORS for its origin', async () => {
-      const res = await post(`/ui/${token}/decode`, asJson(stored), { origin: allowed });
+    /** Signs in as an operator does at /login, and returns the session cookie. */
+    const signIn = async (): Promise<string> => {
+      const res = await fetch(`${base}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token }).toString(),
+      });
+      assert.equal(res.status, 200);
+      const setCookie = res.headers.get('set-cookie') ?? '';
+      assert.match(
+        setCookie,
+        /^tenure_codec_session=v1\.\d+\.[\w-]+; Path=\/codec; Max-Age=43200; HttpOnly; SameSite=Strict/,
+      );
+      assert.ok(!setCookie.includes(token), 'the cookie is not the token');
+      return setCookie.split(';')[0] ?? '';
+    };
+
+    it('decodes for the Web UI with the session cookie from /login, with CORS for its origin', async () => {
+      const res = await post('/decode', asJson(stored), { origin: allowed, cookie: await signIn() });
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('access-control-allow-origin'), allowed);
       assert.match(res.headers.get('vary') ?? '', /origin/i);
@@ -331,7 +348,7 @@ describe('payload encryption on a real Temporal server', function () {
 
     it('encodes, and its output decodes again (the UI encodes signal and update input)', async () => {
       const plain = defaultPayloadConverter.toPayload({ note: `hello ${nonce}` });
-      const res = await post(`/ui/${token}/encode`, asJson([plain]));
+      const res = await post('/encode', asJson([plain]), { authorization: `Bearer ${token}` });
       assert.equal(res.status, 200);
       const body = (await res.json()) as WirePayloads;
       const [enc] = body.payloads;
@@ -342,16 +359,21 @@ describe('payload encryption on a real Temporal server', function () {
       assert.deepEqual(JSON.parse(Buffer.from(p?.data ?? '', 'base64').toString()), { note: `hello ${nonce}` });
     });
 
-    it('refuses without a token, with a wrong bearer token, and with a wrong capability path (401)', async () => {
+    it('refuses without a token, with a wrong bearer token, a forged cookie, or a cookie without an Origin (401)', async () => {
       const wrong = generateCodecToken();
+      const cookie = await signIn();
+      const forged = cookie.replace(/\.[\w-]+$/, `.${'A'.repeat(43)}`);
+      const expired = cookie.replace(/v1\.\d+\./, 'v1.1000.');
       for (const [path, headers] of [
         ['/decode', {}],
         ['/decode', { authorization: `Bearer ${wrong}` }],
         ['/decode', { authorization: `Basic ${Buffer.from(`x:${token}`).toString('base64')}` }],
         ['/encode', {}],
-        [`/ui/${wrong}/decode`, {}],
-        [`/ui/${token.slice(0, -1)}/decode`, {}],
-        [`/ui/${wrong}/decode`, { authorization: `Bearer ${token}` }],
+        // A cookie counts only from a browser, which always sends an allowed Origin: curl must send the bearer.
+        ['/decode', { cookie }],
+        ['/decode', { cookie: forged, origin: allowed }],
+        ['/decode', { cookie: expired, origin: allowed }],
+        ['/decode', { origin: allowed }],
       ] as [string, Record<string, string>][]) {
         const res = await post(path, asJson(stored), headers);
         assert.equal(res.status, 401, `${path} ${JSON.stringify(headers)}`);
@@ -360,10 +382,12 @@ describe('payload encryption on a real Temporal server', function () {
         assert.equal(body.error, 'unauthorized');
         assert.ok(!('payloads' in body));
       }
+      // No capability path any more: the token in a URL is not a credential.
+      assert.equal((await post(`/ui/${token}/decode`, asJson(stored))).status, 404);
     });
 
     it('answers the CORS preflight for an allowed origin only', async () => {
-      const preflight = (origin: string, path = `/ui/${token}/decode`) =>
+      const preflight = (origin: string, path = '/decode') =>
         fetch(`${base}${path}`, {
           method: 'OPTIONS',
           headers: {
@@ -372,7 +396,7 @@ describe('payload encryption on a real Temporal server', function () {
             'access-control-request-headers': 'content-type,x-namespace,authorization',
           },
         });
-      for (const path of [`/ui/${token}/decode`, '/decode', '/encode']) {
+      for (const path of ['/decode', '/encode']) {
         const ok = await preflight(allowed, path);
         assert.equal(ok.status, 204, path);
         assert.equal(ok.headers.get('access-control-allow-origin'), allowed);
@@ -420,12 +444,13 @@ describe('payload encryption on a real Temporal server', function () {
       assert.deepEqual(decodeRecord({ payloads: body.payloads.slice(0, 1) }), record);
     });
 
-    it('logs requests without the token, the capability path, or any payload content', () => {
+    it('logs requests without the token, the cookie, or any payload content', () => {
       const all = logLines.join('\n');
       assert.ok(logLines.length >= 8, `only ${logLines.length} log lines`);
       assert.match(all, /codec request served/);
-      assert.match(all, /"via":"capability"/);
-      assert.match(all, /codec request unauthenticated/);
+      assert.match(all, /"via":"session"/);
+      assert.match(all, /codec request refused/);
+      assert.doesNotMatch(all, /tenure_codec_session=/);
       assert.match(all, /"keyId":"k9"/);
       assert.ok(!all.includes(token), 'the token is never logged');
       assert.ok(!all.includes(token.slice(0, 16)), 'no part of the token is logged');

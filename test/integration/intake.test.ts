@@ -143,7 +143,9 @@ describe('intake: the generic HR webhook refuses bad input and starts nothing', 
   });
 
   it('every refusal is logged with its reason and without the record', () => {
-    const refusals = t.logLines.filter((l) => l.msg === 'hr event refused');
+    const refusals = t.logLines.filter(
+      (l) => l.msg === 'hr event refused' || l.msg === 'unauthenticated request refused',
+    );
     assert.ok(refusals.length >= 8, `expected refusals in the log, got ${refusals.length}`);
     const text = JSON.stringify(t.logLines);
     assert.doesNotMatch(text, /Lima|@acme\.example|@personal\.example/);

@@ -4,6 +4,7 @@
  */
 import type { EmployeeRecord } from '../../../domain/employee';
 import { calendarDateSchema, employeeRecordSchema, isValidTimeZone } from '../../../domain/employee';
+import { cleanRecordText } from '../../../domain/text';
 import { wallClock } from '../../../domain/time';
 import type { BambooEmployee } from './client';
 
@@ -157,7 +158,7 @@ export function mapBambooEmployee(employee: BambooEmployee, options: BambooMappi
   for (const key of Object.keys(candidate)) if (candidate[key] === undefined) delete candidate[key];
   if (hireDate === undefined) issues.push({ field: 'hireDate', message: 'is empty' });
 
-  const parsed = employeeRecordSchema.safeParse(candidate);
+  const parsed = employeeRecordSchema.safeParse(cleanRecordText(candidate));
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const top = String(issue.path[0] ?? '');
