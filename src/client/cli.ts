@@ -1,10 +1,12 @@
 /** `tenure` — the operator and integrator command line. */
 import { readFileSync } from 'node:fs';
+import type { Connection } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { Command } from 'commander';
 import type { EmployeeRecord, HrEventKind } from '../domain/employee';
 import { employeeWorkflowId } from '../domain/ids';
 import { intakeSender, withCliClient } from '../app/cli-context';
+import { setupCluster } from '../app/setup';
 import { employeeStatusQuery } from '../workflows/employee/messages';
 import { onboardingStatusQuery } from '../workflows/onboarding/messages';
 import { registerAuditCommands } from './cli-audit';
@@ -40,6 +42,22 @@ program
     print(answer);
     if (answer.status >= 400) process.exitCode = 1;
   });
+
+program
+  .command('setup')
+  .description(
+    "make the Temporal cluster ready: the namespace (where allowed) and Tenure's search attributes; idempotent",
+  )
+  .option('--retention-days <n>', 'retention of closed runs, when the namespace is created', (v) => Number(v), 30)
+  .action(async (opts: { retentionDays: number }) =>
+    withTemporal(async (client) => {
+      const report = await setupCluster(client.connection as Connection, {
+        namespace: client.options.namespace,
+        retentionDays: opts.retentionDays,
+      });
+      print(report);
+    }),
+  );
 
 program
   .command('status')
