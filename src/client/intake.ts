@@ -13,6 +13,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import type { BambooEnvConfig } from './bamboohr-webhook';
 import { createCodecRouter } from './codec-server';
 import type { WebClient } from '@slack/web-api';
+import type { SlackWorkspace } from './slack-interactivity';
 import { createSlackInteractivityRouter } from './slack-interactivity';
 import { createBambooWebhookRouter } from './bamboohr-webhook';
 import { deliverHrEvent } from './deliver';
@@ -42,7 +43,7 @@ export interface IntakeOptions {
   /** The codec endpoint for the Temporal Web UI (`/codec/decode`, `/codec/encode`, `/codec/ui/<token>/…`). */
   codec?: { codec: PayloadCodec; token: string; allowedOrigins: readonly string[] };
   /** Slack interactivity (POST /slack/interactivity): approvals and manual tasks from Slack buttons. */
-  slackInteractivity?: { signingSecret: string; slack: WebClient };
+  slackInteractivity?: { signingSecret: string; slack: WebClient; workspace?: SlackWorkspace };
   /** The policy the workers run, for plan previews (`POST /webhooks/hr/plan`). */
   policy?: LoadedPolicy;
   /** BambooHR webhooks (POST /webhooks/bamboohr), when configured (see `bambooWebhookConfigFromEnv`). */

@@ -55,13 +55,46 @@ export interface SlackInteractivityOptions {
   bodyLimit?: string;
   /** Told of every refusal before the signature is verified (they are counted, not audited one by one). */
   countRefusal?: CountRefusal;
+  /**
+   * The Slack workspace whose people may decide (policy `slack.teamId` / `slack.enterpriseId`). A click correctly
+   * signed with the app's secret but from another workspace (the same app installed elsewhere) is refused.
+   * @default the bot token's own workspace, from Slack's `auth.test` (asked once)
+   */
+  workspace?: SlackWorkspace;
+}
+
+export interface SlackWorkspace {
+  teamId: string;
+  /** The Enterprise Grid organization, when the workspace is in one. */
+  enterpriseId?: string;
+}
+
+/** Why a payload is not from `ws`, or undefined when it is. */
+export function foreignWorkspace(
+  p: {
+    team?: { id?: string; enterprise_id?: string } | null;
+    user?: { team_id?: string };
+    enterprise?: { id?: string } | null;
+  },
+  ws: SlackWorkspace,
+): string | undefined {
+  const teams = [p.team?.id, p.user?.team_id].filter((t): t is string => typeof t === 'string' && t !== '');
+  if (teams.length === 0) return 'the payload names no workspace';
+  if (teams.some((t) => t !== ws.teamId)) return 'the click comes from another Slack workspace';
+  const enterprise = p.enterprise?.id ?? p.team?.enterprise_id;
+  if (enterprise !== undefined && enterprise !== ws.enterpriseId)
+    return 'the click comes from another Slack organization';
+  if (ws.enterpriseId !== undefined && enterprise === undefined) return 'the click names no Slack organization';
+  return undefined;
 }
 
 const ENDPOINT_ACTOR = { type: 'system', id: 'tenure-slack-interactivity' } as const;
 
 const payloadSchema = z.object({
   type: z.string(),
-  user: z.object({ id: z.string().min(1) }).optional(),
+  user: z.object({ id: z.string().min(1), team_id: z.string().optional() }).optional(),
+  team: z.object({ id: z.string().optional(), enterprise_id: z.string().optional() }).nullish(),
+  enterprise: z.object({ id: z.string().optional() }).nullish(),
   channel: z.object({ id: z.string().min(1) }).nullish(),
   container: z.object({ channel_id: z.string().optional() }).nullish(),
   actions: z
@@ -114,6 +147,21 @@ export function createSlackInteractivityRouter(opts: SlackInteractivityOptions):
   const now = opts.now ?? Date.now;
   const log = opts.logger;
   const router = express.Router();
+
+  /** The workspace clicks must come from: configured, else the bot token's (auth.test, asked once; retried on failure). */
+  let learned: Promise<SlackWorkspace> | undefined;
+  const workspace = (): Promise<SlackWorkspace> => {
+    if (opts.workspace) return Promise.resolve(opts.workspace);
+    learned ??= slackCall('slack', () => opts.slack.auth.test()).then((r) => {
+      const a = r as { team_id?: string; enterprise_id?: string };
+      if (!a.team_id) throw new Error('auth.test named no team');
+      return { teamId: a.team_id, ...(a.enterprise_id ? { enterpriseId: a.enterprise_id } : {}) };
+    });
+    learned.catch(() => {
+      learned = undefined;
+    });
+    return learned;
+  };
 
   /** Evidence must not turn a refusal into a 500; a failed write is logged loudly instead. */
   const recordSafely = async (e: EvidenceInput): Promise<void> => {
@@ -189,6 +237,17 @@ export function createSlackInteractivityRouter(opts: SlackInteractivityOptions):
       } catch {
         return refuseHttp(400, 'invalid_payload', 'the payload is not JSON');
       }
+      // 2b. The workspace: the app's signing secret is the same in every workspace it is installed in.
+      let ws: SlackWorkspace;
+      try {
+        ws = await workspace();
+      } catch (err) {
+        log.error({ requestId, err: (err as Error).name }, 'could not learn the Slack workspace (auth.test)');
+        return sendError(res, 503, 'unavailable', 'could not check the Slack workspace; try again');
+      }
+      const foreign = foreignWorkspace(payload, ws);
+      if (foreign) return refuseHttp(403, 'foreign_workspace', foreign);
+
       const action = payload.actions?.[0];
       const intent = payload.type === 'block_actions' && action ? intentOf(action) : undefined;
       const userId = payload.user?.id;

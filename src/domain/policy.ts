@@ -189,6 +189,19 @@ export const policySchema = z
         /** Web API base URL. @default "https://slack.com/api/" */
         apiUrl: z.url().optional(),
         tokenEnv: envVarName,
+        /**
+         * The workspace (team id, `T…`) whose clicks may decide. Clicks signed with the app's secret but sent from
+         * any other workspace are refused. @default the bot token's workspace, as Slack's `auth.test` reports it
+         */
+        teamId: z
+          .string()
+          .regex(/^[TE][A-Z0-9]{2,}$/, { message: 'must be a Slack team id such as "T0123ABCD"' })
+          .optional(),
+        /** The Enterprise Grid organization (`E…`), when the workspace is in one. @default from `auth.test` */
+        enterpriseId: z
+          .string()
+          .regex(/^E[A-Z0-9]{2,}$/, { message: 'must be a Slack enterprise id such as "E0123ABCD"' })
+          .optional(),
       })
       .strict()
       .optional(),
