@@ -6,6 +6,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh
 bash scripts/system-deps.sh
+# The real Temporal server and its SQL tool, for the production-profile test (cached like the CLI).
+bash scripts/ensure-temporal-server.sh >/dev/null
 export TEMPORAL_CLI="${TEMPORAL_CLI:-$root/.tools/bin/temporal}"
 echo "== lint" >&2
 npx eslint .

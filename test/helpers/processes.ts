@@ -1,0 +1,97 @@
+/**
+ * Tenure's real entry points as separate processes (`src/workers/main.ts`, `src/client/intake-main.ts`), run the
+ * way a deployment runs them: configured by environment variables only. Output is kept for assertions and for
+ * failure messages.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/config/local-env';
+
+export const ENTRY_POINTS = {
+  worker: join(PROJECT_ROOT, 'src', 'workers', 'main.ts'),
+  intake: join(PROJECT_ROOT, 'src', 'client', 'intake-main.ts'),
+  cli: join(PROJECT_ROOT, 'src', 'client', 'cli.ts'),
+} as const;
+
+export interface TenureProcess {
+  name: string;
+  child: ChildProcess;
+  /** Every line it wrote (stdout and stderr). */
+  lines: string[];
+  /** Resolves with the first line matching `pattern`; rejects if the process exits first or after `timeoutMs`. */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves with the exit code (or signal) once it has exited. */
+  exited: Promise<number | string>;
+  kill(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/** Runs an entry point with exactly these variables (plus PATH and HOME), as its own process. */
+export function spawnEntryPoint(
+  entry: keyof typeof ENTRY_POINTS,
+  env: Record<string, string | undefined>,
+  name: string = entry,
+  args: string[] = [],
+): TenureProcess {
+  const child = spawn(process.execPath, ['-r', 'tsx/cjs', ENTRY_POINTS[entry], ...args], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TENURE_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const waiters: { pattern: RegExp; resolve: (l: string) => void }[] = [];
+  let partial = '';
+  const onData = (b: Buffer): void => {
+    partial += b.toString();
+    const parts = partial.split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) {
+      lines.push(line);
+      for (const w of [...waiters]) {
+        if (w.pattern.test(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    }
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
+  return {
+    name,
+    child,
+    lines,
+    exited,
+    waitForLine(pattern, timeoutMs = 120_000) {
+      const seen = lines.find((l) => pattern.test(l));
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(`${name}: no line matching ${pattern} in ${timeoutMs} ms:\n${lines.slice(-30).join('\n')}`),
+            ),
+          timeoutMs,
+        );
+        waiters.push({
+          pattern,
+          resolve: (l) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        });
+        void exited.then((code) => {
+          clearTimeout(timer);
+          reject(new Error(`${name} exited (${code}) before ${pattern}:\n${lines.slice(-30).join('\n')}`));
+        });
+      });
+    },
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
