@@ -40,7 +40,7 @@ export interface IntakeOptions {
   logger: Logger;
   /** Every delivery and every refusal is recorded here. */
   audit: AuditStore;
-  /** The codec endpoint for the Temporal Web UI (`/codec/decode`, `/codec/encode`, `/codec/ui/<token>/…`). */
+  /** The codec endpoint for the Temporal Web UI (`/codec/decode`, `/codec/encode`, `/codec/login`, `/codec/session`). */
   codec?: { codec: PayloadCodec; token: string; allowedOrigins: readonly string[] };
   /** Slack interactivity (POST /slack/interactivity): approvals and manual tasks from Slack buttons. */
   slackInteractivity?: { signingSecret: string; slack: WebClient; workspace?: SlackWorkspace };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TASK_QUEUE } from '../domain/ids';
+import { strongSecretSchema } from './secrets';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -18,7 +19,7 @@ export const envSchema = z.object({
   TENURE_INTAKE_HOST: z.string().min(1).default('127.0.0.1'),
   /** Postgres for the audit store (secret: never logged); unset means the embedded store in the data folder. */
   DATABASE_URL: z.string().min(1).optional(),
-  /** Bearer token / capability segment of the codec endpoint for the Web UI (secret). Unset: no codec endpoint. */
+  /** Bearer token of the codec endpoint, and the key of its Web UI sessions (secret). Unset: no codec endpoint. */
   TENURE_CODEC_TOKEN: z
     .string()
     .min(32, { message: 'must be at least 32 characters' })
@@ -29,9 +30,9 @@ export const envSchema = z.object({
   /** Browser origins of the Temporal Web UI allowed to call the codec endpoint, comma-separated. */
   TENURE_UI_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
   /** Slack app signing secret for the interactivity endpoint (secret). Unset: no Slack buttons. */
-  TENURE_SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  TENURE_SLACK_SIGNING_SECRET: strongSecretSchema.optional(),
   /** Shared secret of the generic HR webhook (secret: never logged). Required by the intake and `tenure send`. */
-  TENURE_WEBHOOK_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  TENURE_WEBHOOK_SECRET: strongSecretSchema.optional(),
   /** Port of Tenure's own Prometheus `/metrics` (worker and intake). Unset: no metrics server. */
   TENURE_METRICS_PORT: port.optional(),
   /** Port of the Temporal SDK's Prometheus exporter in the worker. Unset: SDK metrics off. */

@@ -13,7 +13,8 @@ import { chromium } from 'playwright-core';
 import { createActivities } from '../../src/activities';
 import type { AuditStore } from '../../src/activities/audit/types';
 import { buildConnectors } from '../../src/activities/connectors';
-import { capabilityPath, createCodecRouter, generateCodecToken } from '../../src/client/codec-server';
+import type { UiCodecSettings } from '../../src/client/codec-server';
+import { createCodecRouter, generateCodecToken, uiCodecSettings } from '../../src/client/codec-server';
 import { deliverHrEvent } from '../../src/client/deliver';
 import { dataConverter, generateKey, loadKeyRing } from '../../src/codec';
 import { parsePolicy } from '../../src/config/policy-file';
@@ -74,6 +75,8 @@ describe('Temporal Web UI: a waiting onboarding run, found by search attributes,
   let context: BrowserContext;
   let page: Page;
   let client: Client;
+  let codecToken: string;
+  let codecSettings: UiCodecSettings;
 
   before(async () => {
     if (!existsSync(CHROMIUM)) {
@@ -107,9 +110,13 @@ describe('Temporal Web UI: a waiting onboarding run, found by search attributes,
       createCodecRouter({ codec: converter.payloadCodecs[0], token, allowedOrigins: [uiOrigin], logger }),
     );
 
+    // The UI is told the endpoint only: no secret in its (unauthenticated) settings. The browser signs in at the
+    // codec's /login, and the UI's codec settings include credentials (what `temporal server start-dev` cannot set).
+    codecToken = token;
+    codecSettings = uiCodecSettings(`http://127.0.0.1:${codecPort}/codec`);
     server = await startDevServer({
       uiPort,
-      uiCodecEndpoint: `http://127.0.0.1:${codecPort}/codec${capabilityPath(token)}`,
+      uiCodecEndpoint: codecSettings.endpoint,
       startTimeoutMs: 120_000,
     });
     stops.push(() => server.stop());
@@ -173,6 +180,11 @@ describe('Temporal Web UI: a waiting onboarding run, found by search attributes,
       viewport: { width: 1400, height: 1000 },
     });
     stops.push(() => context.close());
+    await context.addInitScript((settings: Record<string, unknown>) => {
+      // Runs in the page: the UI's per-browser codec settings, as its "Codec Server" panel stores them.
+      const storage = (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage;
+      for (const [k, v] of Object.entries(settings)) storage.setItem(k, JSON.stringify(v));
+    }, codecSettings.browserSettings);
     page = context.pages()[0] ?? (await context.newPage());
   });
 
@@ -181,9 +193,22 @@ describe('Temporal Web UI: a waiting onboarding run, found by search attributes,
   });
 
   it('lists the run for a TenureEmployeeId query and shows its decoded input', async () => {
+    // The UI's public settings name the codec endpoint, and nothing secret.
+    const settings = await (await fetch(`${server.uiUrl}/api/v1/settings`)).text();
+    assert.ok(settings.includes(codecSettings.endpoint), settings);
+    assert.ok(!settings.includes(codecToken), 'the codec token is not in the UI settings');
+
+    // The operator signs this browser in to the codec once.
+    await page.goto(codecSettings.loginUrl);
+    await page.locator('input[name="token"]').fill(codecToken);
+    await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'Sign in' }).click()]);
+    await page.getByText('Signed in').waitFor();
+
     const codecCalls: number[] = [];
     page.on('response', (r) => {
-      if (r.url().includes('/codec/ui/')) codecCalls.push(r.status());
+      if (r.url().startsWith(`${codecSettings.endpoint}/decode`) && r.request().method() === 'POST') {
+        codecCalls.push(r.status());
+      }
     });
 
     // The workflows list, filtered by Tenure's search attributes. Visibility lags a moment behind the start:
@@ -225,12 +250,12 @@ describe('Temporal Web UI: a waiting onboarding run, found by search attributes,
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: SCREENSHOT });
 
-    // It went through the codec endpoint: a CORS preflight from the UI's origin, then decodes via the capability path.
+    // It went through the codec endpoint: a CORS preflight from the UI's origin, then decodes with the session cookie.
     assert.ok(codecCalls.length > 0 && codecCalls.every((s) => s === 200), `codec calls: ${codecCalls.join(',')}`);
     assert.ok(
       logLines.some((l) => l.codec === 'preflight' && l.origin === uiOrigin && l.status === 204),
       'the browser sent a CORS preflight that was answered',
     );
-    assert.ok(logLines.some((l) => l.codec === 'decode' && l.via === 'capability' && l.status === 200));
+    assert.ok(logLines.some((l) => l.codec === 'decode' && l.via === 'session' && l.status === 200));
   });
 });
