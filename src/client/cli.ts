@@ -13,6 +13,7 @@ import { registerAuditCommands } from './cli-audit';
 import { registerImportCommands } from './cli-import';
 import { registerPeopleCommands } from './cli-people';
 import { registerPlanCommands } from './cli-plan';
+import { registerReportCommands } from './cli-report';
 import { adoptCurrentPolicy, retryStep } from './operations';
 
 const intakeClient = intakeSender;
@@ -27,6 +28,7 @@ registerPlanCommands(program);
 registerAuditCommands(program);
 registerImportCommands(program);
 registerPeopleCommands(program);
+registerReportCommands(program);
 
 program
   .command('send')
