@@ -88,7 +88,17 @@ export async function setupCluster(connection: Connection, o: SetupOptions): Pro
     const res = await connection.operatorService.listSearchAttributes({ namespace: o.namespace });
     return Object.fromEntries(Object.entries(res.customAttributes ?? {}).map(([k, v]) => [k, Number(v)]));
   };
-  const existing = await list();
+  // A namespace just created reaches every frontend's namespace cache a few seconds later.
+  let existing: Record<string, number> = {};
+  await until(`namespace "${o.namespace}" in the frontend`, waitMs, async () => {
+    try {
+      existing = await list();
+      return true;
+    } catch (err) {
+      if (grpcCode(err) === GRPC_NOT_FOUND) return false;
+      throw err;
+    }
+  });
   const report: SetupReport['searchAttributes'] = [];
   const missing: Record<string, temporal.api.enums.v1.IndexedValueType> = {};
   for (const key of TENURE_SEARCH_ATTRIBUTES) {

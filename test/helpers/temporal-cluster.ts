@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { PROJECT_ROOT } from '../../src/config/local-env';
-import { freePort } from '../../src/dev/ports';
+import { freePortInRange } from '../../src/dev/ports';
 import type { StartedPostgres } from './postgres';
 import { startPostgres } from './postgres';
 
@@ -88,7 +88,7 @@ export async function startTemporalCluster(opts: { startTimeoutMs?: number } = {
       'TEMPORAL_WORKER_MEMBERSHIP_PORT',
       'TEMPORAL_METRICS_PORT',
     ]) {
-      ports[name] = await freePort();
+      ports[name] = await freePortInRange();
     }
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
