@@ -80,6 +80,27 @@ export default tseslint.config(
     },
   },
   {
+    // Production code never reaches into the local profile (src/dev: stand-ins, the dev server, npm start) or into
+    // test peers and their dev-only packages; only src/dev itself and the tests may.
+    files: ['src/**/*.ts'],
+    ignores: ['src/dev/**', 'src/workflows/**', 'src/domain/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/dev', '**/dev/*', '**/dev/**'], message: 'production code must not import src/dev' },
+            { group: ['**/test/**'], message: 'production code must not import tests' },
+          ],
+          paths: [
+            { name: 'scimmy', message: 'scimmy is a test peer (dev dependency)' },
+            { name: 'scimmy-routers', message: 'scimmy-routers is a test peer (dev dependency)' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },
