@@ -47,13 +47,13 @@ export async function requestText(systemId: string, what: string, r: HttpTextReq
       },
     };
   } catch (err: unknown) {
-    // Only the error's code and message: never the request config.
-    const code = axios.isAxiosError(err) ? err.code : undefined;
-    const message = err instanceof Error ? err.message : String(err);
+    // Only the error's code: never the request config, nor a message (it can quote the URL and its query).
+    const code = axios.isAxiosError(err) ? err.code : (err as { code?: unknown } | undefined)?.code;
     const type: ConnectorErrorType =
       code === 'ERR_INVALID_URL' || code === 'ERR_BAD_OPTION' || code === 'ERR_BAD_OPTION_VALUE'
         ? 'invalid_request'
         : 'transient';
-    throw new ConnectorError(type, `${what} failed: ${code ? `${code} ` : ''}${message}`, { systemId });
+    const named = typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? code : 'network error';
+    throw new ConnectorError(type, `${what} failed: ${named}`, { systemId });
   }
 }

@@ -112,7 +112,18 @@ export class ConnectorError extends Error {
   constructor(
     readonly type: ConnectorErrorType,
     message: string,
-    readonly details: { systemId: string; status?: number; retryAfterMs?: number; scimType?: string } = {
+    /**
+     * Structured facts for logs and evidence. The message never quotes what a vendor answered (its error text can
+     * name the person: "userName ana@acme.example already exists"): codes go here instead.
+     */
+    readonly details: {
+      systemId: string;
+      status?: number;
+      retryAfterMs?: number;
+      scimType?: string;
+      /** The vendor's own error code: Slack's `error`, Okta's `errorCode`, Graph's `error.code`. */
+      vendorCode?: string;
+    } = {
       systemId: '?',
     },
   ) {

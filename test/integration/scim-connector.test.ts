@@ -346,7 +346,8 @@ describe('SCIM connector against a real SCIM peer', function () {
       assert.equal(err.type, 'invalid_request');
       assert.equal(err.retryable, false);
       assert.equal(err.details.scimType, 'invalidValue');
-      assert.match(err.message, /400 \(invalidValue\): title is too long/);
+      assert.match(err.message, /400 \(invalidValue\)$/);
+      assert.ok(!err.message.includes('title is too long'), "the server's detail text is not quoted");
     });
 
     it('404 is not_found, 409 is conflict', async () => {
@@ -386,7 +387,7 @@ describe('SCIM connector against a real SCIM peer', function () {
       peer.faults.delayResponse(1, 600, { method: 'POST', path: '/Users' });
       const err = await rejection(impatient.ensureAccount(spec(33)));
       assert.equal(err.type, 'transient');
-      assert.match(err.message, /timeout/);
+      assert.match(err.message, /failed: (ECONNABORTED|ETIMEDOUT)$/);
       assert.equal(peer.users().length, 1, 'the write happened');
       const retry = await impatient.ensureAccount(spec(33));
       assert.equal(retry.outcome, 'adopted');

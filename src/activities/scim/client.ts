@@ -130,10 +130,8 @@ export interface ScimSessionsOptions {
   token?: string;
 }
 
-const MAX_VENDOR_DETAIL_CHARS = 300;
-
-/** The human-readable part of an Okta (`errorSummary`) or Graph (`error.message`) error body, shortened. */
-function vendorErrorDetail(text: string): string | undefined {
+/** The vendor's error code in an Okta (`errorCode`) or Graph (`error.code`) error body: a code, never the text. */
+function vendorErrorCode(text: string): string | undefined {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -141,14 +139,10 @@ function vendorErrorDetail(text: string): string | undefined {
     return undefined;
   }
   if (typeof body !== 'object' || body === null) return undefined;
-  const { errorSummary, error } = body as { errorSummary?: unknown; error?: unknown };
-  let detail: unknown = errorSummary;
-  if (detail === undefined && typeof error === 'object' && error !== null) {
-    const { code, message } = error as { code?: unknown; message?: unknown };
-    detail = [code, message].filter((part) => typeof part === 'string' && part !== '').join(': ');
-  }
-  if (typeof detail !== 'string' || detail === '') return undefined;
-  return detail.length > MAX_VENDOR_DETAIL_CHARS ? `${detail.slice(0, MAX_VENDOR_DETAIL_CHARS)}…` : detail;
+  const { errorCode, error } = body as { errorCode?: unknown; error?: unknown };
+  const code =
+    errorCode ?? (typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined);
+  return typeof code === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : undefined;
 }
 
 const emailSchema = z.looseObject({
@@ -329,7 +323,8 @@ export class ScimConnector implements IdentityConnector, GroupCapable {
       if (again.kind === 'clash') throw this.clash(again.user, spec);
       throw new ConnectorError(
         'conflict',
-        `${this.systemId}: create of userName ${JSON.stringify(spec.userName)} conflicted, but no account matches by externalId or userName (${err.message})`,
+        `${this.systemId}: creating the account conflicted (${err.details.scimType ?? `HTTP ${err.details.status ?? '?'}`}), ` +
+          'but no account matches its externalId or userName',
         { ...err.details, systemId: this.systemId },
       );
     }
@@ -515,10 +510,11 @@ export class ScimConnector implements IdentityConnector, GroupCapable {
       parseRetryAfter(response.header('retry-after')) ??
       (type === 'rate_limited' ? parseRateLimitReset(response.header('x-rate-limit-reset')) : undefined);
     if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
-    const detail = vendorErrorDetail(text);
+    const vendorCode = vendorErrorCode(text);
+    if (vendorCode !== undefined) details.vendorCode = vendorCode;
     throw new ConnectorError(
       type,
-      `${what} -> ${status}${detail ? `: ${detail}` : status >= 300 && status < 400 ? ': unexpected redirect' : ''}`,
+      `${what} -> ${status}${vendorCode ? ` (${vendorCode})` : status >= 300 && status < 400 ? ': unexpected redirect' : ''}`,
       details,
     );
   }
@@ -630,10 +626,10 @@ export class ScimConnector implements IdentityConnector, GroupCapable {
     return (page.Resources ?? []).map((r) => this.parseUser(r, 'GET /Users'));
   }
 
-  private clash(user: ScimUser, spec: AccountSpec): ConnectorError {
+  private clash(user: ScimUser, _spec: AccountSpec): ConnectorError {
     return new ConnectorError(
       'conflict',
-      `${this.systemId}: userName ${JSON.stringify(spec.userName)} belongs to account ${user.id} with a different externalId`,
+      `${this.systemId}: the account's userName belongs to account ${user.id}, which has a different externalId`,
       { systemId: this.systemId, status: 409 },
     );
   }

@@ -15,8 +15,8 @@
  * that, `X-RateLimit-Reset` (epoch seconds, GitHub's primary rate limit) on a 403/429. GitHub answers its rate
  * limits with 403 as well as 429: a 403 with `Retry-After` or `X-RateLimit-Remaining: 0` is `rate_limited`.
  * The full mapping, and why, is in docs/connectors.md.
- * Messages carry the system id, method, path (never the query), status, SCIM `scimType` and `detail`;
- * never the bearer token or a request body.
+ * Messages carry the system id, method, path (never the query), status and SCIM `scimType`; never the bearer
+ * token, a request body or the server's `detail` text, which can quote the person ("userName … already exists").
  */
 import { requestText } from '../http';
 import { ConnectorError, type ConnectorErrorType } from '../identity';
@@ -52,8 +52,6 @@ export interface ScimResponse {
 
 /** Default request timeout: 10 seconds. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
-
-const MAX_DETAIL_CHARS = 300;
 
 /**
  * Parse a `Retry-After` header value into milliseconds from `now`: either delta-seconds (`"120"`) or an
@@ -92,15 +90,11 @@ function classify(status: number, headers: ErrorHeaders = {}): ConnectorErrorTyp
   return 'invalid_request';
 }
 
-function scimErrorParts(body: unknown): { scimType?: string; detail?: string } {
-  if (typeof body !== 'object' || body === null) return {};
-  const { scimType, detail } = body as { scimType?: unknown; detail?: unknown };
-  const parts: { scimType?: string; detail?: string } = {};
-  if (typeof scimType === 'string' && scimType) parts.scimType = scimType;
-  if (typeof detail === 'string' && detail) {
-    parts.detail = detail.length > MAX_DETAIL_CHARS ? `${detail.slice(0, MAX_DETAIL_CHARS)}…` : detail;
-  }
-  return parts;
+/** The SCIM `scimType` keyword (RFC 7644 §3.12), when it is one: a code, never free text. */
+function scimTypeOf(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { scimType } = body as { scimType?: unknown };
+  return typeof scimType === 'string' && /^[A-Za-z]{1,40}$/.test(scimType) ? scimType : undefined;
 }
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
@@ -153,7 +147,7 @@ export async function scimRequest(config: ScimTransportConfig, request: ScimRequ
   }
 
   const type = classify(status, errorHeaders);
-  const { scimType, detail } = parsed.ok ? scimErrorParts(parsed.value) : {};
+  const scimType = parsed.ok ? scimTypeOf(parsed.value) : undefined;
   const retryAfterMs =
     parseRetryAfter(errorHeaders.retryAfter) ??
     (type === 'rate_limited' ? parseRateLimitReset(errorHeaders.rateLimitReset) : undefined);
@@ -163,6 +157,6 @@ export async function scimRequest(config: ScimTransportConfig, request: ScimRequ
   const message =
     `${what} -> ${status}` +
     (scimType ? ` (${scimType})` : '') +
-    (detail ? `: ${detail}` : status >= 300 && status < 400 ? ': unexpected redirect' : '');
+    (status >= 300 && status < 400 ? ': unexpected redirect' : '');
   throw new ConnectorError(type, message, details);
 }

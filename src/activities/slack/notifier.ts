@@ -52,7 +52,8 @@ function toConnectorError(systemId: string, err: unknown): ConnectorError {
       const code = e.data?.error ?? 'unknown_error';
       const auth = ['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'missing_scope'];
       const type = auth.includes(code) ? 'unauthorized' : code === 'users_not_found' ? 'not_found' : 'invalid_request';
-      return new ConnectorError(type, `Slack answered ${code}`, { systemId });
+      const vendorCode = /^[a-z0-9_]{1,64}$/.test(code) ? code : 'unknown_error';
+      return new ConnectorError(type, `Slack answered ${vendorCode}`, { systemId, vendorCode });
     }
     case ErrorCode.HTTPError:
       return new ConnectorError(
@@ -61,6 +62,7 @@ function toConnectorError(systemId: string, err: unknown): ConnectorError {
         { systemId, status: e.statusCode },
       );
     default:
-      return new ConnectorError('transient', `Slack request failed: ${e.message ?? String(err)}`, { systemId });
+      // The message of a request error can quote the request: only its code.
+      return new ConnectorError('transient', `Slack request failed: ${e.code ?? 'network error'}`, { systemId });
   }
 }

@@ -45,7 +45,6 @@ export interface BambooResponse {
 }
 
 export const BAMBOO_DEFAULT_TIMEOUT_MS = 10_000;
-const MAX_DETAIL_CHARS = 300;
 
 function classify(status: number, retryAfter: string | undefined): ConnectorErrorType {
   if (status === 429 || (status === 503 && retryAfter !== undefined)) return 'rate_limited';
@@ -78,7 +77,6 @@ export async function bambooRequest(config: BambooTransportConfig, request: Bamb
   });
   const { status, text } = response;
   const retryAfter = response.header('retry-after');
-  const errorMessage = response.header('x-bamboohr-error-message');
 
   if (status >= 200 && status < 300) {
     if (text.trim() === '') return { status, body: undefined };
@@ -96,9 +94,6 @@ export async function bambooRequest(config: BambooTransportConfig, request: Bamb
   const details: ConnectorError['details'] = { systemId, status };
   const retryAfterMs = parseRetryAfter(retryAfter);
   if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
-  const detail =
-    errorMessage && errorMessage.length > MAX_DETAIL_CHARS
-      ? `${errorMessage.slice(0, MAX_DETAIL_CHARS)}…`
-      : errorMessage;
-  throw new ConnectorError(type, `${what} -> ${status}${detail ? `: ${detail}` : ''}`, details);
+  // X-BambooHR-Error-Message is free text ("Employee ana@… not found"): it is not quoted; the status says enough.
+  throw new ConnectorError(type, `${what} -> ${status}`, details);
 }
