@@ -1,7 +1,24 @@
 import { z } from 'zod';
 
+/**
+ * Length bounds of every free-text field of a record, in characters (UTF-16 code units, as JavaScript counts them;
+ * at most three bytes each in UTF-8). They keep each value far below what any downstream store takes: Temporal's
+ * 2,048-byte search attribute values and 2 MB payloads, SCIM attributes, Slack blocks. Documented in docs/webhook.md.
+ */
+export const RECORD_LIMITS = {
+  hrId: 64,
+  name: 100,
+  email: 254,
+  department: 100,
+  title: 150,
+  locationName: 100,
+  timeZone: 64,
+} as const;
+
+const text = (max: number) => z.string().min(1).max(max);
+
 /** IANA time zone name, checked against the runtime's time zone database. */
-export const timeZoneSchema = z.string().refine(isValidTimeZone, {
+export const timeZoneSchema = z.string().max(RECORD_LIMITS.timeZone).refine(isValidTimeZone, {
   message: 'must be an IANA time zone such as "Europe/Lisbon"',
 });
 
@@ -20,14 +37,14 @@ export const calendarDateSchema = z.iso.date({ message: 'must be a calendar date
 export const hrIdSchema = z
   .string()
   .min(1)
-  .max(64)
+  .max(RECORD_LIMITS.hrId)
   .regex(/^[A-Za-z0-9._-]+$/, { message: 'may contain only letters, digits, ".", "_" and "-"' });
 
 export const employmentTypes = ['employee', 'contractor', 'intern', 'temporary'] as const;
 export const employeeStatuses = ['pre_hire', 'active', 'on_leave', 'terminated'] as const;
 
 export const locationSchema = z.object({
-  name: z.string().min(1),
+  name: text(RECORD_LIMITS.locationName),
   countryCode: z.string().regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 code such as "PT"' }),
   timeZone: timeZoneSchema,
 });
@@ -36,14 +53,14 @@ export const locationSchema = z.object({
 export const employeeRecordSchema = z
   .object({
     hrId: hrIdSchema,
-    legalFirstName: z.string().min(1),
-    legalLastName: z.string().min(1),
-    preferredFirstName: z.string().min(1).optional(),
-    preferredLastName: z.string().min(1).optional(),
-    personalEmail: z.email().optional(),
-    workEmail: z.email().optional(),
-    department: z.string().min(1),
-    title: z.string().min(1),
+    legalFirstName: text(RECORD_LIMITS.name),
+    legalLastName: text(RECORD_LIMITS.name),
+    preferredFirstName: text(RECORD_LIMITS.name).optional(),
+    preferredLastName: text(RECORD_LIMITS.name).optional(),
+    personalEmail: z.email().max(RECORD_LIMITS.email).optional(),
+    workEmail: z.email().max(RECORD_LIMITS.email).optional(),
+    department: text(RECORD_LIMITS.department),
+    title: text(RECORD_LIMITS.title),
     location: locationSchema,
     managerHrId: hrIdSchema.optional(),
     employmentType: z.enum(employmentTypes),

@@ -6,36 +6,82 @@ import {
   continueAsNew,
   executeChild,
   getExternalWorkflowHandle,
+  isCancellation,
   log,
   patched,
   proxyLocalActivities,
   setHandler,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SearchAttributePair } from '@temporalio/common';
 import type { TenureActivities } from '../../activities';
 import type { HrEvent } from '../../domain/employee';
+import {
+  compactEvents,
+  entityWaitingOn,
+  exceptionId,
+  hasLeft,
+  isRetentionEntry,
+  storyFinished,
+} from '../../domain/entity-rules';
 import { eventWorkflowId } from '../../domain/ids';
 import type { Plan } from '../../domain/plan';
 import { summarizePlan } from '../../domain/plan';
 import { planRetentionDeletion, planRevocations, prunePending, roleChanges } from '../../domain/plan-change';
-import { DEPARTMENT, EFFECTIVE_AT, EMPLOYEE_ID, EVENT_KIND, STAGE } from '../search-attributes';
+import {
+  DEPARTMENT,
+  EFFECTIVE_AT,
+  EMPLOYEE_ID,
+  EVENT_KIND,
+  STAGE,
+  WAITING_ON,
+  boundedKeyword,
+  departmentKey,
+} from '../search-attributes';
 import { offboardingWorkflow, onboardingWorkflow, roleChangeWorkflow } from '../onboarding/onboarding';
 import { rescheduleSignal } from '../onboarding/messages';
-import type { OnboardingInput } from '../onboarding/messages';
+import type { OnboardingInput, RescheduleInput } from '../onboarding/messages';
+import { WorkflowLock } from './lock';
 import type {
   DeliverEventResult,
   EmployeeState,
   EmployeeStatus,
   EmployeeWorkflowInput,
+  EntityException,
   EventLogEntry,
+  RescheduleAnswer,
+  ResolveEntityExceptionInput,
 } from './messages';
-import { deliverEventUpdate, employeeStatusQuery } from './messages';
+import {
+  deliverEventUpdate,
+  employeeStatusQuery,
+  rescheduleAnsweredSignal,
+  resolveEntityExceptionUpdate,
+} from './messages';
 
 /** Events remembered for duplicate detection and status. */
 export const MAX_EVENT_LOG = 200;
 
 /** Grace-period revocations and retention deletions: timers of the entity, added after the first deployment. */
 export const SCHEDULED_RUNS_PATCH = 'tenure-scheduled-runs';
+
+/**
+ * The serial entity, added after the scheduled runs: handlers and the run loop hold one lock (no interleaving across
+ * the planning local activity), moved instants wait for the run's answer, failures are recorded as exceptions of the
+ * entity instead of failing it, and a finished story continues-as-new to a small state. Runs started before it keep
+ * the earlier behaviour (`legacy` code paths below) until they continue-as-new.
+ */
+export const SERIAL_ENTITY_PATCH = 'tenure-serial-entity';
+
+/** How long the entity waits for a waiting run to confirm a moved instant before answering without it. */
+export const RESCHEDULE_ANSWER_TIMEOUT = '1 minute';
+
+/** Open exceptions of the entity kept at most (the oldest are dropped, and logged, beyond). */
+export const MAX_ENTITY_EXCEPTIONS = 50;
+
+/** Longest failure text kept in an exception. */
+const MAX_REASON = 500;
 
 const { planEvent, planExitEvent, planChangeEvent } = proxyLocalActivities<TenureActivities>({
   startToCloseTimeout: '30 seconds',
@@ -86,6 +132,10 @@ export async function employeeWorkflow(input: EmployeeWorkflowInput): Promise<vo
   setHandler(deliverEventUpdate, (event: HrEvent) => entity.deliver(event), {
     validator: (event: HrEvent) => entity.validate(event),
   });
+  setHandler(resolveEntityExceptionUpdate, (r: ResolveEntityExceptionInput) => entity.resolve(r), {
+    validator: (r: ResolveEntityExceptionInput) => entity.validateResolve(r),
+  });
+  setHandler(rescheduleAnsweredSignal, (a: RescheduleAnswer) => entity.answered(a));
   await entity.run();
 }
 
@@ -99,9 +149,17 @@ class Employee {
   /** The running child was cancelled to let a change go first; it is already back in the queue. */
   private requeued = false;
   private handledAny = false;
+  /** See `SERIAL_ENTITY_PATCH`. */
+  private readonly serial: boolean;
+  private readonly lock = new WorkflowLock();
+  private readonly answers = new Map<string, RescheduleAnswer>();
+  private rescheduleSeq = 0;
+  /** This run accepted an event or finished a run: a finished story is worth compacting. */
+  private didWork = false;
 
   constructor(private readonly input: EmployeeWorkflowInput) {
     this.state = input.state ?? { events: [] };
+    this.serial = patched(SERIAL_ENTITY_PATCH);
   }
 
   status(): EmployeeStatus {
@@ -112,6 +170,9 @@ class Employee {
       events: this.state.events,
       pendingRevocations: this.state.pendingRevocations ?? [],
       ...(this.state.deletion ? { deletion: this.state.deletion } : {}),
+      ...(this.state.record ? { record: this.state.record } : {}),
+      ...(this.state.lastSourceUpdatedAt ? { lastSourceUpdatedAt: this.state.lastSourceUpdatedAt } : {}),
+      exceptions: this.state.exceptions ?? [],
     };
   }
 
@@ -124,7 +185,47 @@ class Employee {
     }
   }
 
-  async deliver(event: HrEvent): Promise<DeliverEventResult> {
+  /**
+   * One HR event. Handlers hold the entity's lock for their whole body (planning is a local activity they await), so
+   * the checks they make (stale? a second hire?) still hold when they write; a failure is caught and recorded, never
+   * thrown out of workflow code.
+   */
+  deliver(event: HrEvent): Promise<DeliverEventResult> {
+    if (!this.serial) return this.decide(event);
+    return this.lock.run(() => this.decideSafely(event));
+  }
+
+  private async decideSafely(event: HrEvent): Promise<DeliverEventResult> {
+    try {
+      const result = await this.decide(event);
+      if (result.outcome === 'accepted') this.didWork = true;
+      return result;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const reason = failureText(err);
+      log.error('the entity could not decide an event; recorded as an exception', { eventId: event.eventId, reason });
+      const entry = this.state.events.find((e) => e.eventId === event.eventId);
+      this.recordException({ eventId: event.eventId, kind: 'handler_failed', reason });
+      if (entry?.outcome === 'accepted') {
+        this.didWork = true;
+        return {
+          outcome: 'accepted',
+          eventId: event.eventId,
+          workflowId: entry.workflowId,
+          reason: `accepted, but the entity failed while finishing it (${reason}); an operator is told`,
+        };
+      }
+      // Nothing was decided: the event id is not used up, so sending it again is handled afresh.
+      if (entry) this.state.events.splice(this.state.events.indexOf(entry), 1);
+      return {
+        outcome: 'rejected',
+        eventId: event.eventId,
+        reason: `not decided: ${reason}; nothing changed, send the event again`,
+      };
+    }
+  }
+
+  private async decide(event: HrEvent): Promise<DeliverEventResult> {
     this.handledAny = true;
     const seen = this.state.events.find((e) => e.eventId === event.eventId);
     if (seen) {
@@ -193,17 +294,11 @@ class Employee {
 
   /** A termination (sent or derived) completed after the last hire: this person has left. */
   private hasLeft(): boolean {
-    const events = this.state.events;
-    const hire = this.lastHire();
-    const since = hire ? events.indexOf(hire) : -1;
-    return events.some(
-      (e, i) =>
-        i > since && e.kind === 'termination' && e.outcome === 'accepted' && e.state === 'done' && !this.isRetention(e),
-    );
+    return hasLeft(this.state.events);
   }
 
   private isRetention(e: EventLogEntry): boolean {
-    return e.derived === true && e.eventId.endsWith('.retention');
+    return isRetentionEntry(e);
   }
 
   private async hire(event: HrEvent, entry: EventLogEntry, reject: Reject): Promise<DeliverEventResult> {
@@ -311,16 +406,56 @@ class Employee {
     return undefined;
   }
 
-  /** Moves a pending run's instant: a queued run starts with it, a waiting one is re-armed (late if already past). */
-  private async moveInstant(p: { q: Queued; running: boolean }, effectiveAt: string, preProvisionAt?: string) {
+  /**
+   * Moves a pending run's instant: a queued run starts with it, a waiting one is re-armed (late if already past).
+   * A waiting run answers whether it took the move: once its activation has started it refuses, and so does this
+   * (the answer is `{ applied: false, reason }` and nothing changed).
+   */
+  private async moveInstant(
+    p: { q: Queued; running: boolean },
+    effectiveAt: string,
+    preProvisionAt?: string,
+  ): Promise<{ applied: boolean; reason?: string }> {
+    const move: RescheduleInput = { effectiveAt, ...(preProvisionAt !== undefined ? { preProvisionAt } : {}) };
+    if (!this.serial) {
+      // Runs started before SERIAL_ENTITY_PATCH: the move is sent, and not confirmed.
+      p.q.input.effectiveAt = effectiveAt;
+      if (preProvisionAt !== undefined) p.q.input.preProvisionAt = preProvisionAt;
+      if (p.running && this.current) await getExternalWorkflowHandle(this.current).signal(rescheduleSignal, move);
+      return { applied: true };
+    }
+    if (p.running && this.current) {
+      const answer = await this.askToReschedule(this.current, move);
+      if (!answer.applied) return answer;
+    }
     p.q.input.effectiveAt = effectiveAt;
     if (preProvisionAt !== undefined) p.q.input.preProvisionAt = preProvisionAt;
-    if (p.running && this.current) {
-      await getExternalWorkflowHandle(this.current).signal(rescheduleSignal, {
-        effectiveAt,
-        ...(preProvisionAt !== undefined ? { preProvisionAt } : {}),
+    return { applied: true };
+  }
+
+  /** Sends a moved instant to the waiting run and waits for its answer (a workflow cannot await another's Update). */
+  private async askToReschedule(workflowId: string, move: RescheduleInput): Promise<RescheduleAnswer> {
+    this.rescheduleSeq += 1;
+    const requestId = `reschedule-${this.rescheduleSeq}`;
+    try {
+      await getExternalWorkflowHandle(workflowId).signal(rescheduleSignal, {
+        ...move,
+        replyTo: { workflowId: workflowInfo().workflowId, requestId },
       });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return { requestId, applied: false, reason: `the run ${workflowId} has already ended` };
     }
+    const answered = await condition(() => this.answers.has(requestId), RESCHEDULE_ANSWER_TIMEOUT);
+    const answer = this.answers.get(requestId);
+    this.answers.delete(requestId);
+    if (answered && answer) return answer;
+    log.warn('the waiting run did not confirm a moved instant in time; taken as applied', { workflowId });
+    return { requestId, applied: true, reason: 'not confirmed by the run yet' };
+  }
+
+  answered(a: RescheduleAnswer): void {
+    if (typeof a?.requestId === 'string') this.answers.set(a.requestId, a);
   }
 
   /** Takes a pending run out: a queued one never starts, a waiting one is cancelled. */
@@ -350,7 +485,12 @@ class Employee {
     if (event.kind === 'termination' && waiting && !waiting.q.entry.derived) {
       const planned = await planExitEvent({ event });
       if (!planned.ok) return reject(planned.reason);
-      await this.moveInstant(waiting, planned.effectiveAt, planned.effectiveAt);
+      const moved = await this.moveInstant(waiting, planned.effectiveAt, planned.effectiveAt);
+      if (!moved.applied) {
+        return reject(
+          `the exit ${waiting.q.entry.eventId} has already started, its instant can no longer move (${moved.reason ?? 'refused'})`,
+        );
+      }
       waiting.q.input.record = event.record;
       this.accept(event, entry);
       entry.state = 'done';
@@ -453,7 +593,10 @@ class Employee {
 
     const notes: string[] = [];
     if (hirePlan?.ok && hire) {
-      await this.moveInstant(hire, hirePlan.effectiveAt, hirePlan.preProvisionAt);
+      const moved = await this.moveInstant(hire, hirePlan.effectiveAt, hirePlan.preProvisionAt);
+      if (!moved.applied) {
+        return reject(`the hire already took effect; its date can no longer move (${moved.reason ?? 'refused'})`);
+      }
       hire.q.input.record = next;
       notes.push(`hire date moved from ${previous.hireDate} to ${next.hireDate}`);
     }
@@ -463,7 +606,12 @@ class Employee {
       this.supersede(exit);
       notes.push(`end date removed: the scheduled exit ${exit.q.entry.eventId} is cancelled`);
     } else if (exitPlan?.ok && exit) {
-      await this.moveInstant(exit, exitPlan.effectiveAt, exitPlan.effectiveAt);
+      const moved = await this.moveInstant(exit, exitPlan.effectiveAt, exitPlan.effectiveAt);
+      if (!moved.applied) {
+        return reject(
+          `the exit ${exit.q.entry.eventId} has already started, its date can no longer move (${moved.reason ?? 'refused'})`,
+        );
+      }
       exit.q.input.record = next;
       effectiveAt = exitPlan.effectiveAt;
       const late = Date.parse(exitPlan.effectiveAt) < Date.now() ? ' (already past: at once, flagged late)' : '';
@@ -626,6 +774,199 @@ class Employee {
   }
 
   async run(): Promise<void> {
+    if (this.serial) await this.runSerial();
+    else await this.runLegacy();
+  }
+
+  /**
+   * Runs the queue one child at a time. Taking the next run and settling a finished one hold the lock, so a handler
+   * never sees a run half-started or half-settled. Between runs: continue-as-new when the server suggests it, or
+   * when the person's story is finished (to a small state, so an idle history stays bounded).
+   */
+  private async runSerial(): Promise<void> {
+    for (;;) {
+      const wake = (): boolean =>
+        this.queue.length > 0 ||
+        (allHandlersFinished() &&
+          !this.lock.busy &&
+          (workflowInfo().continueAsNewSuggested || (this.handledAny && !this.hasAccepted()) || this.shouldCompact()));
+      const due = this.nextDue();
+      if (due !== undefined) {
+        const ms = Date.parse(due) - Date.now();
+        if (ms > 0) await condition(wake, ms);
+      } else {
+        await condition(wake);
+      }
+      // Wrapped: the lock is released once the child has started, not when it ends.
+      const started = await this.lock.run(() => {
+        if (due !== undefined) this.queueDue();
+        const next = this.queue.shift();
+        return next ? { ended: this.startChild(next) } : undefined;
+      });
+      if (started) {
+        await started.ended;
+        continue;
+      }
+      if (!wake()) continue;
+      if (!this.hasAccepted()) {
+        log.info('no event accepted; entity ends');
+        return;
+      }
+      if (this.shouldCompact()) {
+        this.state.events = compactEvents(this.state.events);
+        this.state.compactedAt = new Date().toISOString();
+        log.info("the person's story is finished; continuing as new with a small state", { hrId: this.input.hrId });
+      }
+      await continueAsNew<typeof employeeWorkflow>({ hrId: this.input.hrId, state: this.state });
+    }
+  }
+
+  /** Finished (left, nothing scheduled, queued, running or open) and changed since this run started. */
+  private shouldCompact(): boolean {
+    return (
+      this.didWork &&
+      storyFinished({
+        events: this.state.events,
+        pendingRevocations: this.state.pendingRevocations?.length ?? 0,
+        deletionScheduled: this.state.deletion !== undefined,
+        busy: this.queue.length > 0 || this.current !== undefined,
+        openExceptions: this.state.exceptions?.length ?? 0,
+      })
+    );
+  }
+
+  /** Starts the run (called with the lock held); the promise settles it, with the lock, once the child ends. */
+  private startChild(q: Queued): Promise<void> {
+    const { entry, input, workflow } = q;
+    const workflowId = entry.workflowId ?? eventWorkflowId(input.hrId, entry.kind, entry.eventId);
+    this.current = workflowId;
+    this.currentEntry = entry;
+    this.currentQueued = q;
+    entry.state = 'running';
+    const scope = new CancellationScope();
+    this.currentScope = scope;
+    const child = scope.run(() =>
+      executeChild(WORKFLOWS[workflow], {
+        workflowId,
+        args: [input],
+        typedSearchAttributes: childSearchAttributes(entry, input),
+      }),
+    );
+    return child.then(
+      () => this.lock.run(() => this.settle(q, workflowId)),
+      (err: unknown) => this.lock.run(() => this.settle(q, workflowId, err)),
+    );
+  }
+
+  /** Records how a run ended. A run that failed (could not start, or ended without completing) is an exception. */
+  private settle(q: Queued, workflowId: string, err?: unknown): void {
+    const { entry, input } = q;
+    try {
+      if (err === undefined) {
+        entry.state = 'done';
+        if (q.retention) {
+          this.state.deletion = { eventId: entry.eventId, ...q.retention, policyVersion: input.plan.policyVersion };
+        }
+      } else if (this.requeued) {
+        log.info('waiting run stepped aside for a change; it runs again after it', { workflowId });
+      } else if (entry.state !== 'superseded') {
+        entry.state = 'failed';
+        const reason = failureText(err);
+        log.warn('child workflow ended without completing; recorded as an exception', { workflowId, reason });
+        this.recordException({
+          eventId: entry.eventId,
+          kind: 'run_failed',
+          reason: `the run ${workflowId} ended without completing: ${reason}`,
+          run: { workflow: q.workflow, input, ...(q.retention ? { retention: q.retention } : {}) },
+        });
+      } else {
+        log.info('superseded run ended', { workflowId });
+      }
+    } finally {
+      this.didWork = true;
+      this.requeued = false;
+      this.current = undefined;
+      this.currentEntry = undefined;
+      this.currentQueued = undefined;
+      this.currentScope = undefined;
+    }
+  }
+
+  // ── exceptions of the entity itself ───────────────────────────────────────────────────────────────────────
+  private recordException(e: Omit<EntityException, 'id' | 'at'>): void {
+    const open = this.state.exceptions ?? [];
+    const id = exceptionId(
+      e.eventId,
+      open.map((x) => x.id),
+    );
+    open.push({ ...e, id, reason: e.reason.slice(0, MAX_REASON), at: new Date().toISOString() });
+    if (open.length > MAX_ENTITY_EXCEPTIONS) {
+      const dropped = open.splice(0, open.length - MAX_ENTITY_EXCEPTIONS);
+      log.error('too many open entity exceptions; the oldest are dropped', { dropped: dropped.map((x) => x.id) });
+    }
+    this.state.exceptions = open;
+    this.publishWaitingOn();
+  }
+
+  private publishWaitingOn(): void {
+    upsertSearchAttributes([{ key: WAITING_ON, value: entityWaitingOn(this.state.exceptions?.length ?? 0) }]);
+  }
+
+  validateResolve(r: ResolveEntityExceptionInput): void {
+    if (!this.serial) {
+      throw ApplicationFailure.nonRetryable('this entity predates entity exceptions', 'NotSupported');
+    }
+    const e = (this.state.exceptions ?? []).find((x) => x.id === r?.id);
+    if (!e) throw ApplicationFailure.nonRetryable(`no open exception "${String(r?.id)}"`, 'UnknownException');
+    if (r.action !== 'retry' && r.action !== 'dismiss') {
+      throw ApplicationFailure.nonRetryable(`"${String(r.action)}" is not retry or dismiss`, 'InvalidAction');
+    }
+    if (r.action === 'retry' && !e.run) {
+      throw ApplicationFailure.nonRetryable(
+        'there is no run to retry: the event was not decided; the sender sends it again',
+        'NothingToRetry',
+      );
+    }
+  }
+
+  /** An operator retries (the run is queued again) or dismisses an open exception. */
+  resolve(r: ResolveEntityExceptionInput): Promise<EmployeeStatus> {
+    return this.lock.run(() => {
+      const open = this.state.exceptions ?? [];
+      const e = open.find((x) => x.id === r.id);
+      if (!e) return this.status();
+      this.state.exceptions = open.filter((x) => x !== e);
+      log.info('entity exception resolved', { id: e.id, action: r.action, by: boundedKeyword(String(r.by), 80) });
+      if (r.action === 'retry' && e.run) {
+        let entry = this.state.events.find((x) => x.eventId === e.eventId && x.outcome === 'accepted');
+        if (!entry) {
+          entry = {
+            eventId: e.eventId,
+            kind: e.run.input.kind === 'grace_revocation' ? 'change' : 'termination',
+            outcome: 'accepted',
+            receivedAt: new Date().toISOString(),
+            state: 'queued',
+            derived: true,
+          };
+          this.remember(entry);
+        }
+        entry.state = 'queued';
+        // The failed run is closed: its workflow id starts again.
+        entry.workflowId ??= eventWorkflowId(e.run.input.hrId, entry.kind, e.eventId);
+        this.queue.push({
+          entry,
+          workflow: e.run.workflow,
+          input: e.run.input,
+          ...(e.run.retention ? { retention: e.run.retention } : {}),
+        });
+      }
+      this.publishWaitingOn();
+      return this.status();
+    });
+  }
+
+  /** The run loop of entities started before SERIAL_ENTITY_PATCH, unchanged. */
+  private async runLegacy(): Promise<void> {
     for (;;) {
       const wake = (): boolean =>
         this.queue.length > 0 ||
@@ -640,7 +981,7 @@ class Employee {
       }
       const next = this.queue.shift();
       if (next) {
-        await this.runChild(next);
+        await this.runChildLegacy(next);
         continue;
       }
       if (due !== undefined && !wake()) continue;
@@ -656,7 +997,7 @@ class Employee {
     return this.state.events.some((e) => e.outcome === 'accepted');
   }
 
-  private async runChild(q: Queued): Promise<void> {
+  private async runChildLegacy(q: Queued): Promise<void> {
     const { entry, input, workflow } = q;
     const workflowId = entry.workflowId ?? eventWorkflowId(input.hrId, entry.kind, entry.eventId);
     this.current = workflowId;
@@ -670,16 +1011,7 @@ class Employee {
         executeChild(WORKFLOWS[workflow], {
           workflowId,
           args: [input],
-          typedSearchAttributes: [
-            { key: EMPLOYEE_ID, value: input.hrId },
-            { key: EVENT_KIND, value: entry.kind },
-            {
-              key: STAGE,
-              value: input.plan.steps.some((s) => s.phase === 'pre_provision') ? 'waiting_pre_provision' : 'waiting',
-            },
-            { key: EFFECTIVE_AT, value: new Date(input.effectiveAt) },
-            { key: DEPARTMENT, value: input.record.department },
-          ],
+          typedSearchAttributes: childSearchAttributes(entry, input),
         }),
       );
       entry.state = 'done';
@@ -710,4 +1042,27 @@ class Employee {
 
 function describeRevocation(r: { systemId: string; groups?: string[] }): string {
   return r.groups ? `${r.systemId} groups ${r.groups.join(', ')}` : `${r.systemId} account`;
+}
+
+/** Search attributes of a child run: bounded whatever the record holds, and never personal data. */
+function childSearchAttributes(entry: EventLogEntry, input: OnboardingInput): SearchAttributePair[] {
+  const effectiveAt = new Date(input.effectiveAt);
+  return [
+    { key: EMPLOYEE_ID, value: boundedKeyword(input.hrId) },
+    { key: EVENT_KIND, value: entry.kind },
+    {
+      key: STAGE,
+      value: input.plan.steps.some((s) => s.phase === 'pre_provision') ? 'waiting_pre_provision' : 'waiting',
+    },
+    ...(Number.isNaN(effectiveAt.getTime()) ? [] : [{ key: EFFECTIVE_AT, value: effectiveAt }]),
+    { key: DEPARTMENT, value: departmentKey(input.record.department) },
+  ];
+}
+
+/** What a failure says, for logs and exceptions: the innermost cause's message, bounded. */
+function failureText(err: unknown): string {
+  let e: unknown = err;
+  for (let i = 0; i < 5 && e instanceof Error && e.cause instanceof Error; i++) e = e.cause;
+  const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return text.slice(0, MAX_REASON);
 }

@@ -1,6 +1,7 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { EmployeeRecord, HrEvent, HrEventKind } from '../../domain/employee';
 import type { PendingRevocations } from '../../domain/plan-change';
+import type { OnboardingInput } from '../onboarding/messages';
 
 export interface EmployeeWorkflowInput {
   hrId: string;
@@ -59,6 +60,45 @@ export interface EmployeeState {
   pendingRevocations?: PendingRevocations[];
   /** A leaver's accounts, deleted when the retention period ends; a rehire cancels it. */
   deletion?: ScheduledDeletion;
+  /** What went wrong in the entity itself and waits for an operator (`resolveEntityException`). */
+  exceptions?: EntityException[];
+  /** Set when the person's story was finished and the state was compacted (continue-as-new to a small state). */
+  compactedAt?: string;
+}
+
+/**
+ * A failure of the entity itself, never thrown out of workflow code: a child run that could not start or ended
+ * without completing, or an event the entity could not decide. The entity keeps running with its state; operators
+ * find it by `TenureWaitingOn = "operator:entity"` and retry or dismiss it.
+ */
+export interface EntityException {
+  /** Unique within the entity: `<eventId>` of the run or event it concerns, with `#n` when it repeats. */
+  id: string;
+  eventId: string;
+  kind: 'run_failed' | 'handler_failed';
+  reason: string;
+  at: string;
+  /** The run to start again on `retry` (absent for a failed handler: the sender retries the event). */
+  run?: {
+    workflow: 'onboarding' | 'offboarding' | 'role_change';
+    input: OnboardingInput;
+    retention?: { deleteAt: string; systems: string[]; idp: string };
+  };
+}
+
+export interface ResolveEntityExceptionInput {
+  id: string;
+  /** `retry`: queue the run again (after the cause was fixed); `dismiss`: close it, nothing runs. */
+  action: 'retry' | 'dismiss';
+  /** Who resolved it, for the log: `cli:<name>` or `slack:<user id>`. */
+  by: string;
+}
+
+/** The waiting run's answer to a moved instant the entity sent (`rescheduleSignal` with `replyTo`). */
+export interface RescheduleAnswer {
+  requestId: string;
+  applied: boolean;
+  reason?: string;
 }
 
 export interface EmployeeStatus {
@@ -69,7 +109,18 @@ export interface EmployeeStatus {
   /** What is scheduled and not yet queued: grace-period revocations and retention deletion. */
   pendingRevocations: PendingRevocations[];
   deletion?: ScheduledDeletion;
+  /** The record last accepted (newest `sourceUpdatedAt`). */
+  record?: EmployeeRecord;
+  lastSourceUpdatedAt?: string;
+  /** Open exceptions of the entity itself (not of its runs' steps). */
+  exceptions: EntityException[];
 }
 
 export const deliverEventUpdate = defineUpdate<DeliverEventResult, [HrEvent]>('deliverEvent');
 export const employeeStatusQuery = defineQuery<EmployeeStatus>('status');
+/** Retries or dismisses an open exception of the entity (see `EntityException`). */
+export const resolveEntityExceptionUpdate = defineUpdate<EmployeeStatus, [ResolveEntityExceptionInput]>(
+  'resolveEntityException',
+);
+/** Sent by a waiting run to the entity: whether a moved instant was applied (refused once activation started). */
+export const rescheduleAnsweredSignal = defineSignal<[RescheduleAnswer]>('rescheduleAnswered');

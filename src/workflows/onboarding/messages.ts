@@ -80,6 +80,8 @@ export interface OnboardingStatus {
 export interface RescheduleInput {
   effectiveAt: string;
   preProvisionAt?: string;
+  /** Sent by the entity: the run answers there (`rescheduleAnsweredSignal`) whether it took the move. */
+  replyTo?: { workflowId: string; requestId: string };
 }
 
 export interface RetryStepInput {

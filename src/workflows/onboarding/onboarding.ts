@@ -3,7 +3,10 @@ import {
   ApplicationFailure,
   condition,
   executeChild,
+  getExternalWorkflowHandle,
+  isCancellation,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -15,6 +18,7 @@ import { approvalWorkflowId, manualTaskWorkflowId } from '../../domain/approval'
 import { approvalWorkflow } from '../approval/approval';
 import { STAGE, WAITING_ON } from '../search-attributes';
 import { manualTaskWorkflow } from '../task/task';
+import { rescheduleAnsweredSignal } from '../employee/messages';
 import type {
   OnboardingInput,
   OnboardingStage,
@@ -42,6 +46,9 @@ const { planEvent } = proxyLocalActivities<TenureActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 3 },
 });
+
+/** A cancelled step (the run was superseded) is not recorded as an exception (no `TenureWaitingOn=operator:`). */
+export const CANCELLED_NOT_EXCEPTION_PATCH = 'tenure-cancelled-not-exception';
 
 /** Steps that wait on people run as child workflows (see `runPeopleStep`); the rest are activities. */
 const PEOPLE_ACTIONS = ['approve', 'manual_task', 'approve_handover', 'transfer_data'] as const;
@@ -96,11 +103,24 @@ async function runLifecycle(input: OnboardingInput): Promise<OnboardingStatus> {
     validator: (r: RescheduleInput) => run.validateReschedule(r),
   });
   setHandler(rescheduleSignal, (r: RescheduleInput) => {
+    let refused: string | undefined;
     try {
       run.validateReschedule(r);
       run.reschedule(r);
     } catch (err) {
-      log.warn('reschedule ignored', { reason: err instanceof Error ? err.message : String(err) });
+      refused = err instanceof Error ? err.message : String(err);
+      log.warn('reschedule ignored', { reason: refused });
+    }
+    // The entity waits for the answer, so a move that came too late is refused to HR, not acknowledged.
+    if (r.replyTo) {
+      const { workflowId, requestId } = r.replyTo;
+      getExternalWorkflowHandle(workflowId)
+        .signal(rescheduleAnsweredSignal, {
+          requestId,
+          applied: refused === undefined,
+          ...(refused ? { reason: refused } : {}),
+        })
+        .catch((err: unknown) => log.warn('could not answer a reschedule', { error: String(err) }));
     }
   });
   setHandler(retryStepUpdate, (r: RetryStepInput) => run.retry(r.stepId), {
@@ -326,12 +346,25 @@ class Onboarding {
         s.finishedAt = new Date().toISOString();
         return;
       } catch (err) {
+        // A superseded run is cancelled: that is no exception, nobody is asked to retry anything.
+        if (isCancellation(err) && patched(CANCELLED_NOT_EXCEPTION_PATCH)) {
+          s.state = 'skipped';
+          s.outcome = 'cancelled: the run was superseded';
+          s.finishedAt = new Date().toISOString();
+          throw err;
+        }
         s.state = 'exception';
         s.finishedAt = new Date().toISOString();
         s.error = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
         log.warn('step is an exception; waiting for an operator retry', { stepId: step.id });
         this.openException(step.id);
-        await condition(() => this.retries.has(step.id));
+        try {
+          await condition(() => this.retries.has(step.id));
+        } catch (waitErr) {
+          // Superseded while waiting for a retry: the run is cancelled, nobody waits on an operator any more.
+          if (isCancellation(waitErr) && patched(CANCELLED_NOT_EXCEPTION_PATCH)) this.closeException(step.id);
+          throw waitErr;
+        }
         this.retries.delete(step.id);
         this.closeException(step.id);
       }
