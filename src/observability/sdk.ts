@@ -4,7 +4,7 @@
  * installs once, before it opens any connection:
  *
  * ```ts
- * Runtime.install({ telemetryOptions: sdkPrometheusOptions(`0.0.0.0:${port}`) });
+ * Runtime.install({ telemetryOptions: sdkPrometheusOptions(`${host}:${port}`) });
  * ```
  *
  * And where the ports come from: `TENURE_METRICS_PORT` for Tenure's registry (worker and intake, see server.ts),
@@ -42,7 +42,7 @@ export const SDK_METRIC_NAMES = [
 export interface MetricsSettings {
   /** Tenure's registry (`GET /metrics`); absent: not served. */
   port?: number;
-  /** @default "0.0.0.0" */
+  /** @default "127.0.0.1" */
   host: string;
   /** The SDK exporter's `host:port`; absent: the SDK exports no metrics. */
   sdkBindAddress?: string;
@@ -56,11 +56,11 @@ function port(name: string, value: string | undefined): number | undefined {
 }
 
 /**
- * `TENURE_METRICS_PORT`, `TENURE_METRICS_HOST` (default 0.0.0.0) and `TENURE_SDK_METRICS_PORT`, validated.
+ * `TENURE_METRICS_PORT`, `TENURE_METRICS_HOST` (default 127.0.0.1, as src/config/env.ts; 0.0.0.0 in a container) and `TENURE_SDK_METRICS_PORT`, validated.
  * Both ports unset: no metrics endpoints.
  */
 export function metricsSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): MetricsSettings {
-  const host = env.TENURE_METRICS_HOST || '0.0.0.0';
+  const host = env.TENURE_METRICS_HOST || '127.0.0.1';
   const own = port('TENURE_METRICS_PORT', env.TENURE_METRICS_PORT);
   const sdk = port('TENURE_SDK_METRICS_PORT', env.TENURE_SDK_METRICS_PORT);
   if (own !== undefined && sdk !== undefined && own === sdk && own !== 0) {

@@ -47,11 +47,11 @@ describe('metrics: the registry, its settings and its endpoint', () => {
   });
 
   it('reads the ports from the environment and refuses nonsense', () => {
-    assert.deepEqual(metricsSettingsFromEnv({}), { host: '0.0.0.0' });
+    assert.deepEqual(metricsSettingsFromEnv({}), { host: '127.0.0.1' });
     assert.deepEqual(metricsSettingsFromEnv({ TENURE_METRICS_PORT: '9464', TENURE_SDK_METRICS_PORT: '9465' }), {
-      host: '0.0.0.0',
+      host: '127.0.0.1',
       port: 9464,
-      sdkBindAddress: '0.0.0.0:9465',
+      sdkBindAddress: '127.0.0.1:9465',
     });
     assert.throws(
       () => metricsSettingsFromEnv({ TENURE_METRICS_PORT: 'http' }),
