@@ -13,6 +13,8 @@ import { Command, Option } from 'commander';
 import type { OpenAuditStoreOptions } from '../activities/audit';
 import { canonicalJson, openAuditStore, ownerFile, recordHash } from '../activities/audit';
 import type { AuditStore, EvidenceQuery, EvidenceRecord } from '../activities/audit/types';
+import type { AnchoredVerifyReport, ChainSource, CheckpointConfig } from '../activities/audit/checkpoint';
+import { checkpointKeyFromEnv, verifyAgainstCheckpoints, writeCheckpoint } from '../activities/audit/checkpoint';
 import { dataDir } from '../config/local-env';
 
 export interface AuditCliIo {
@@ -27,6 +29,17 @@ export interface AuditCliIo {
 /** The embedded store's directory: `<data dir>/audit` (`TENURE_DATA_DIR`, default `<project>/.data`). */
 export function embeddedAuditDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(dataDir(env), 'audit');
+}
+
+/** Where checkpoints live: `TENURE_AUDIT_CHECKPOINT_DIR`, default `<data dir>/audit-checkpoints`. */
+export function auditCheckpointDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TENURE_AUDIT_CHECKPOINT_DIR || join(dataDir(env), 'audit-checkpoints');
+}
+
+/** Checkpoints are on when `TENURE_AUDIT_CHECKPOINT_KEY` is set. */
+export function checkpointConfigFromEnv(env: NodeJS.ProcessEnv = process.env): CheckpointConfig | undefined {
+  const key = checkpointKeyFromEnv(env);
+  return key ? { key, dir: auditCheckpointDir(env) } : undefined;
 }
 
 /** Where the CLI finds the store: `DATABASE_URL`, else the embedded data directory. */
@@ -291,11 +304,18 @@ export function registerAuditCommands(program: Command, overrides: Partial<Audit
 
   audit
     .command('verify')
-    .description('walk the whole chain: every record present, unchanged and linked; exits 1 when it is broken')
+    .description(
+      'walk the whole chain: every record present, unchanged and linked, and (with TENURE_AUDIT_CHECKPOINT_KEY) ' +
+        'every record the signed checkpoints anchored; exits 1 when it is broken',
+    )
     .option('--json', 'print the report as JSON')
     .action((opts: { json?: boolean }) =>
       withStore(io, async (store) => {
-        const report = await store.verify();
+        const checkpoints = checkpointConfigFromEnv(io.env);
+        const report: AnchoredVerifyReport | Awaited<ReturnType<AuditStore['verify']>> = checkpoints
+          ? await verifyAgainstCheckpoints(store, checkpoints)
+          : await store.verify();
+        const anchored = checkpoints ? (report as AnchoredVerifyReport) : undefined;
         if (opts.json) out(io.stdout, JSON.stringify(report, null, 2));
         else if (report.ok) {
           out(
@@ -309,10 +329,54 @@ export function registerAuditCommands(program: Command, overrides: Partial<Audit
           out(
             io.stdout,
             `audit chain BROKEN at seq ${p.seq}${p.key ? ` (key ${p.key})` : ''}: ${p.kind} — ${p.message}\n` +
-              `${report.checked} records before it are intact.`,
+              `${Math.min(report.checked, p.seq - 1)} records before it are intact.`,
           );
         }
+        if (!opts.json) {
+          if (anchored?.checkpointProblem) {
+            out(
+              io.stdout,
+              `checkpoint ${anchored.checkpointProblem.file} ${anchored.checkpointProblem.message}: the checkpoints after it are not trusted`,
+            );
+          }
+          if (anchored?.anchor) {
+            out(
+              io.stdout,
+              `anchored: ${anchored.checkpoints} signed checkpoint${anchored.checkpoints === 1 ? '' : 's'}, the latest at ` +
+                `${anchored.anchor.at} through seq ${anchored.anchor.seq}`,
+            );
+          } else if (anchored) {
+            out(io.stderr, 'no checkpoint yet: a cut tail or a re-hashed chain would not show');
+          } else {
+            out(
+              io.stderr,
+              'unanchored: set TENURE_AUDIT_CHECKPOINT_KEY to check against signed checkpoints (a cut tail or a ' +
+                're-hashed chain does not show without them)',
+            );
+          }
+        }
         if (!report.ok) io.setExitCode(1);
+      }),
+    );
+
+  audit
+    .command('checkpoint')
+    .description(
+      'sign the chain head (and every hash since the last checkpoint) into TENURE_AUDIT_CHECKPOINT_DIR with ' +
+        'TENURE_AUDIT_CHECKPOINT_KEY',
+    )
+    .action(() =>
+      withStore(io, async (store) => {
+        const checkpoints = checkpointConfigFromEnv(io.env);
+        if (!checkpoints) throw new Error('TENURE_AUDIT_CHECKPOINT_KEY is not set');
+        if (typeof (store as Partial<ChainSource>).head !== 'function') throw new Error('this store has no head()');
+        const c = await writeCheckpoint(store as AuditStore & ChainSource, checkpoints);
+        out(
+          io.stdout,
+          c
+            ? `checkpoint written: seq ${c.fromSeq}–${c.seq}, head hash ${c.hash}, in ${checkpoints.dir}`
+            : 'nothing new since the last checkpoint',
+        );
       }),
     );
 

@@ -192,8 +192,9 @@ function recordParams(r: EvidenceRecord): unknown[] {
 function whereClause(query: EvidenceQuery, afterSeq?: number): { where: string; params: unknown[] } {
   const conditions: string[] = [];
   const params: unknown[] = [];
-  if (afterSeq !== undefined) {
-    params.push(afterSeq);
+  const after = afterSeq ?? query.afterSeq;
+  if (after !== undefined) {
+    params.push(after);
     conditions.push(`seq > $${params.length}`);
   }
   if (query.since !== undefined) {
@@ -298,7 +299,7 @@ export class SqlAuditStore implements AuditStore {
 
   async *stream(query: EvidenceQuery = {}): AsyncIterable<EvidenceRecord> {
     this.assertOpen();
-    let after = 0;
+    let after = query.afterSeq ?? 0;
     for (;;) {
       const { where, params } = whereClause(query, after);
       params.push(this.pageSize);

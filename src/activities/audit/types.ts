@@ -57,6 +57,8 @@ export interface EvidenceQuery {
   hrId?: string;
   /** Only records with `seq` up to this one: a consistent snapshot while others keep appending. */
   throughSeq?: number;
+  /** Only records after this `seq` (keyset: the store starts there rather than skipping). */
+  afterSeq?: number;
 }
 
 export interface AuditStore {
