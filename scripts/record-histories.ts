@@ -11,6 +11,7 @@ import { eventWorkflowId, employeeWorkflowId } from '../src/domain/ids';
 import { makeRecord } from '../test/helpers/records';
 import { REPLAY_CODEC_KEYS, startSharedServer, stopSharedServer } from '../test/helpers/temporal';
 import { startTenure } from '../test/helpers/tenure';
+import { WAITING_ON } from '../src/workflows/search-attributes';
 
 const OUT = join(__dirname, '..', 'test', 'workflows', 'histories');
 
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
   try {
     if (wanted('basic')) await basic();
     if (wanted('mover')) await mover();
+    if (wanted('serial')) await serial();
   } finally {
     await stopSharedServer();
   }
@@ -30,8 +32,8 @@ async function main(): Promise<void> {
 
 type Harness = Awaited<ReturnType<typeof startTenure>>;
 
-async function save(t: Harness, name: string, workflowId: string): Promise<void> {
-  const history = await t.client.workflow.getHandle(workflowId).fetchHistory();
+async function save(t: Harness, name: string, workflowId: string, runId?: string): Promise<void> {
+  const history = await t.client.workflow.getHandle(workflowId, runId).fetchHistory();
   writeFileSync(
     join(OUT, `${name}.json`),
     `{"workflowId": ${JSON.stringify(workflowId)}, "history": ${historyToJSON(history)}}\n`,
@@ -119,6 +121,74 @@ async function basic(): Promise<void> {
     }
     await waitResult(t, id2);
     await save(t, 'onboarding-exception-retry', id2);
+  } finally {
+    await t.stop();
+  }
+}
+
+/**
+ * The serial entity (`tenure-serial-entity`): a waiting hire whose date moves (the run answers the entity), two
+ * changes delivered together (the lock), an involuntary exit, and the finished story's continue-as-new; and an
+ * onboarding in exception cancelled by an exit (`tenure-cancelled-not-exception`).
+ */
+async function serial(): Promise<void> {
+  const t = await startTenure({ codecKeys: REPLAY_CODEC_KEYS });
+  try {
+    const r = makeRecord({ hrId: 'REPLAY4', hireDate: '2031-02-03' });
+    await t.tenure.sendEvent({ eventId: 'hire-4', kind: 'hire', record: r });
+    const hireId = eventWorkflowId(r.hrId, 'hire', 'hire-4');
+    await t.client.workflow.getHandle(hireId).describe();
+    const moved = { ...r, hireDate: '2025-03-03', sourceUpdatedAt: new Date().toISOString() };
+    await t.tenure.sendEvent({ eventId: 'move-4', kind: 'change', record: moved });
+    await waitResult(t, hireId);
+    await Promise.all([
+      t.tenure.sendEvent({
+        eventId: 'title-4b',
+        kind: 'change',
+        record: { ...moved, title: 'Principal', sourceUpdatedAt: new Date(Date.now() + 2000).toISOString() },
+      }),
+      t.tenure.sendEvent({
+        eventId: 'title-4a',
+        kind: 'change',
+        record: { ...moved, title: 'Staff', sourceUpdatedAt: new Date(Date.now() + 1000).toISOString() },
+      }),
+    ]);
+    const entity = t.client.workflow.getHandle(employeeWorkflowId(r.hrId));
+    const runId = (await entity.describe()).runId;
+    await t.tenure.sendEvent({
+      eventId: 'exit-4',
+      kind: 'termination',
+      record: { ...moved, exitKind: 'involuntary', sourceUpdatedAt: new Date(Date.now() + 3000).toISOString() },
+    });
+    for (let i = 0; i < 100 && (await entity.describe()).runId === runId; i++) {
+      await new Promise((res) => setTimeout(res, 300));
+    }
+    await save(t, 'employee-serial', employeeWorkflowId(r.hrId), runId);
+
+    t.app.faults.next(1, {
+      method: 'POST',
+      path: '/Users',
+      status: 400,
+      body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '400', detail: 'bad' },
+    });
+    const r5 = makeRecord({ hrId: 'REPLAY5', hireDate: '2025-02-03' });
+    await t.tenure.sendEvent({ eventId: 'hire-5', kind: 'hire', record: r5 });
+    const id5 = eventWorkflowId(r5.hrId, 'hire', 'hire-5');
+    const h5 = t.client.workflow.getHandle(id5);
+    for (let i = 0; i < 100; i++) {
+      const d = await h5.describe().catch(() => undefined);
+      if (d?.typedSearchAttributes.get(WAITING_ON)) break;
+      await new Promise((res) => setTimeout(res, 300));
+    }
+    await t.tenure.sendEvent({
+      eventId: 'exit-5',
+      kind: 'termination',
+      record: { ...r5, exitKind: 'involuntary', sourceUpdatedAt: new Date().toISOString() },
+    });
+    for (let i = 0; i < 100 && (await h5.describe()).status.name === 'RUNNING'; i++) {
+      await new Promise((res) => setTimeout(res, 300));
+    }
+    await save(t, 'onboarding-cancelled-exception', id5);
   } finally {
     await t.stop();
   }
