@@ -131,7 +131,6 @@ describe('entity survives any record: generated records through the signed webho
         ],
       },
     );
-    assert.equal(accepted + refused, 14);
     assert.ok(accepted > 0 && refused > 0);
   });
 
