@@ -8,11 +8,14 @@
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { WorkflowBundle } from '@temporalio/worker';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { TenureActivities } from '../activities';
 import { createActivities } from '../activities';
 import type { AuditStore } from '../activities/audit';
+import type { SqlAuditStore } from '../activities/audit';
 import { openAuditStore } from '../activities/audit';
+import { startAuditCheckpointer } from '../activities/audit/checkpoint';
+import { checkpointConfigFromEnv } from '../client/cli-audit';
 import type { Integrations } from '../activities/connectors';
 import { buildIntegrations } from '../activities/connectors';
 import type { HrisConnector } from '../activities/hris-connector';
@@ -25,10 +28,12 @@ import type { Policy } from '../domain/policy';
 import type { Logger } from '../logger';
 import { createLogger } from '../logger';
 import { WORKFLOWS_PATH } from '../workers/worker';
+import type { TenureMetrics } from '../observability';
+import { defaultTenureMetrics, registerFleetGauges, sdkPrometheusOptions, startMetricsServer } from '../observability';
 import type { TenureSettings } from './settings';
 
 /** The audit store: Postgres when `DATABASE_URL` is set, else the embedded store in the data folder. */
-export async function openAudit(s: TenureSettings): Promise<AuditStore> {
+export async function openAudit(s: TenureSettings): Promise<SqlAuditStore> {
   return openAuditStore(
     s.env.DATABASE_URL ? { databaseUrl: s.env.DATABASE_URL } : { dataDir: join(dataDir(s.vars), 'audit') },
   );
@@ -162,9 +167,16 @@ export function intakeOptions(
           },
         }
       : {}),
+    ...(env.TENURE_TRUST_PROXY ? { trustProxy: trustProxySetting(env.TENURE_TRUST_PROXY) } : {}),
     port: env.TENURE_INTAKE_PORT,
     host: env.TENURE_INTAKE_HOST,
   };
+}
+
+function trustProxySetting(v: string): boolean | number | string {
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  return /^\d+$/.test(v) ? Number(v) : v;
 }
 
 /** Starts the intake HTTP server on the settings' port (0: a free one). */
@@ -186,4 +198,66 @@ export async function withClient<T>(
   } finally {
     await close();
   }
+}
+
+/**
+ * The worker process's Temporal runtime, installed once before its first connection: the SDK's Prometheus exporter
+ * on `TENURE_SDK_METRICS_PORT` when set (`docs/observability.md`). Only entry points call this; tests install their
+ * own runtime.
+ */
+export function installWorkerRuntime(s: TenureSettings): void {
+  const port = s.env.TENURE_SDK_METRICS_PORT;
+  if (port === undefined) return;
+  const host = s.env.TENURE_METRICS_HOST;
+  Runtime.install({ telemetryOptions: sdkPrometheusOptions(`${host.includes(':') ? `[${host}]` : host}:${port}`) });
+}
+
+export interface Observability {
+  metrics: TenureMetrics;
+  /** Where `/metrics` and `/healthz` are served, when `TENURE_METRICS_PORT` is set. */
+  url?: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Tenure's own metrics for a process: the registry its activities and intake count into, served on
+ * `TENURE_METRICS_PORT`; in the worker also the fleet gauges (open exceptions, waiting approvals and tasks, runs)
+ * from Temporal visibility, and the periodic signed audit checkpoints when `TENURE_AUDIT_CHECKPOINT_KEY` is set.
+ */
+export async function startObservability(
+  s: TenureSettings,
+  role: 'worker' | 'intake',
+  deps: { client: Client; audit?: SqlAuditStore; logger?: Logger },
+): Promise<Observability> {
+  const metrics = defaultTenureMetrics();
+  const closers: (() => Promise<unknown> | void)[] = [];
+  if (role === 'worker') {
+    closers.push(registerFleetGauges(metrics, deps.client, { taskQueue: s.env.TENURE_TASK_QUEUE }));
+    const checkpoints = checkpointConfigFromEnv(s.vars);
+    if (checkpoints && deps.audit) {
+      const cp = startAuditCheckpointer({
+        store: deps.audit,
+        config: checkpoints,
+        ...(deps.logger ? { logger: deps.logger } : {}),
+      });
+      closers.push(() => cp.stop());
+    }
+  }
+  let url: string | undefined;
+  if (s.env.TENURE_METRICS_PORT !== undefined) {
+    const server = await startMetricsServer({
+      port: s.env.TENURE_METRICS_PORT,
+      host: s.env.TENURE_METRICS_HOST,
+      registry: metrics.registry,
+    });
+    url = server.url;
+    closers.push(() => server.close());
+  }
+  return {
+    metrics,
+    ...(url ? { url } : {}),
+    async close() {
+      for (const c of closers.reverse()) await c();
+    },
+  };
 }

@@ -1,5 +1,5 @@
 /** Production intake server entry point: `node dist/client/intake-main.js`. */
-import { connectClient, openAudit, startIntake } from '../app/compose';
+import { connectClient, openAudit, startIntake, startObservability } from '../app/compose';
 import { loadSettings } from '../app/settings';
 import { createLogger } from '../logger';
 
@@ -9,15 +9,20 @@ async function main(): Promise<void> {
   const audit = await openAudit(settings);
   const { client, close } = await connectClient(settings);
   const intake = await startIntake(settings, { client, audit, logger: log });
+  const observability = await startObservability(settings, 'intake', { client });
   const stop = async (): Promise<void> => {
     await intake.close();
+    await observability.close();
     await close();
     await audit.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop());
   process.once('SIGINT', () => void stop());
-  log.info({ url: intake.url, temporal: settings.temporal.summary }, 'intake server listening');
+  log.info(
+    { url: intake.url, temporal: settings.temporal.summary, metrics: observability.url },
+    'intake server listening',
+  );
 }
 
 main().catch((err: unknown) => {

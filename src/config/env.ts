@@ -39,6 +39,8 @@ export const envSchema = z.object({
   TENURE_SDK_METRICS_PORT: port.optional(),
   /** Host the metrics servers bind to. @default "127.0.0.1" */
   TENURE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Express `trust proxy` for the intake behind a load balancer: "true", a hop count or a subnet list. */
+  TENURE_TRUST_PROXY: z.string().min(1).optional(),
   /** Worker identity shown in the Web UI. @default "<pid>@<hostname>" (the SDK's) */
   TENURE_WORKER_IDENTITY: z.string().min(1).optional(),
 });

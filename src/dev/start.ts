@@ -9,7 +9,7 @@ import { ScimConnector } from '../activities/scim/client';
 import { openAuditStore, startEmbeddedAuditServer } from '../activities/audit';
 import { connectClient, connectNative, startIntake, startWorker } from '../app/compose';
 import { loadSettings } from '../app/settings';
-import { capabilityPath } from '../client/codec-server';
+import { uiCodecSettings } from '../client/codec-server';
 import { identityProvider } from '../domain/policy';
 import { createLogger } from '../logger';
 import { dataDir, devEnvFile, ensureDevEnv } from './dev-env';
@@ -64,12 +64,12 @@ async function main(): Promise<void> {
     const audit = await openAuditStore({ databaseUrl: settings.env.DATABASE_URL });
     stops.push(() => audit.close());
 
-    const codecToken = env.TENURE_CODEC_TOKEN ?? '';
+    const ui = uiCodecSettings(`http://127.0.0.1:${env.TENURE_INTAKE_PORT}/codec`);
     const server = await startDevServer({
       port: DEV_TEMPORAL_PORT,
       uiPort: DEV_UI_PORT,
       dbFile: join(DATA_DIR, 'temporal.db'),
-      uiCodecEndpoint: `http://127.0.0.1:${env.TENURE_INTAKE_PORT}/codec${capabilityPath(codecToken)}`,
+      uiCodecEndpoint: ui.endpoint,
       logFile: join(DATA_DIR, 'temporal.log'),
     });
     stops.push(() => server.stop());
@@ -101,7 +101,9 @@ async function main(): Promise<void> {
         '',
         'Tenure is running:',
         `  Temporal gRPC      ${server.address}`,
-        `  Temporal Web UI    ${server.uiUrl ?? '(headless)'}  (payloads decoded through the intake's /codec endpoint)`,
+        `  Temporal Web UI    ${server.uiUrl ?? '(headless)'}  (payloads decoded through the intake's /codec endpoint:`,
+        `                     sign in once at ${ui.loginUrl} with TENURE_CODEC_TOKEN from the secrets file, then turn on`,
+        `                     "Include cross-origin credentials" in the UI's codec settings)`,
         `  Intake server      ${intake.url}  (POST /webhooks/hr, POST /slack/interactivity)`,
         `  Worker             task queue "${env.TENURE_TASK_QUEUE}", policy ${policy.path ?? env.TENURE_POLICY} (version ${policy.version})`,
         ...lines,

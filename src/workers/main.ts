@@ -1,13 +1,16 @@
 /** Production worker entry point: `node dist/workers/main.js` (or `node -r tsx/cjs src/workers/main.ts`). */
-import { openAudit, startWorker } from '../app/compose';
+import { connectClient, installWorkerRuntime, openAudit, startObservability, startWorker } from '../app/compose';
 import { loadSettings } from '../app/settings';
 import { createLogger } from '../logger';
 
 async function main(): Promise<void> {
   const log = createLogger('tenure-worker');
   const settings = loadSettings();
+  installWorkerRuntime(settings);
   const audit = await openAudit(settings);
   const worker = await startWorker(settings, audit);
+  const { client, close } = await connectClient(settings);
+  const observability = await startObservability(settings, 'worker', { client, audit, logger: log });
   const stop = (): void => void worker.shutdown();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
@@ -16,10 +19,13 @@ async function main(): Promise<void> {
       taskQueue: settings.env.TENURE_TASK_QUEUE,
       policyVersion: settings.policy.version,
       temporal: settings.temporal.summary,
+      metrics: observability.url,
     },
     'worker started',
   );
   await worker.running;
+  await observability.close();
+  await close();
   await audit.close();
 }
 

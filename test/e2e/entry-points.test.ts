@@ -90,6 +90,19 @@ describe('entry points as processes: worker main and intake main, composed like 
       'the welcome notice',
     );
 
+    // Both processes export Tenure's metrics: the intake counted the accepted event, the worker timed the steps.
+    const scrape = async (name: string): Promise<string> => {
+      const res = await fetch(`${d.metricsUrls[name]}/metrics`);
+      assert.equal(res.status, 200);
+      return res.text();
+    };
+    assert.match(await scrape('intake'), /tenure_hr_events_total\{[^}]*outcome="accepted"[^}]*\} [1-9]/);
+    const worker = await scrape('worker-1');
+    assert.match(worker, /tenure_step_duration_seconds_count\{[^}]*system="crm"[^}]*\} [1-9]/);
+    assert.match(worker, /tenure_access_change_seconds_count\{[^}]*direction="grant"[^}]*\} [1-9]/);
+    assert.match(worker, /tenure_waiting_approvals 0/);
+    assert.equal((await fetch(`${d.metricsUrls['worker-1']}/healthz`)).status, 200);
+
     // The processes shared one audit store: the intake's delivery and the worker's steps are both there.
     const store = await openAuditStore({ databaseUrl: audit.databaseUrl });
     try {

@@ -32,6 +32,8 @@ export interface Deployment {
   workers: TenureProcess[];
   intake: TenureProcess;
   intakeUrl: string;
+  /** Tenure's `/metrics` of each process, by process name (`worker-1`, …, `intake`). */
+  metricsUrls: Record<string, string>;
   /** Signs and sends HR events to the intake process. */
   tenure: TenureClient;
   /** A client of the cluster with the deployment's payload keys (to read results). */
@@ -142,10 +144,22 @@ export async function startDeployment(o: DeploymentOptions): Promise<Deployment>
       active: true,
     });
 
+    const metricsUrls: Record<string, string> = {};
     const workers: TenureProcess[] = [];
     const startWorker = async (): Promise<TenureProcess> => {
       const identity = `worker-${workers.length + 1}`;
-      const w = spawnEntryPoint('worker', { ...vars, TENURE_WORKER_IDENTITY: identity }, identity);
+      const metricsPort = await freePort();
+      metricsUrls[identity] = `http://127.0.0.1:${metricsPort}`;
+      const w = spawnEntryPoint(
+        'worker',
+        {
+          ...vars,
+          TENURE_WORKER_IDENTITY: identity,
+          TENURE_METRICS_PORT: String(metricsPort),
+          TENURE_SDK_METRICS_PORT: String(await freePort()),
+        },
+        identity,
+      );
       workers.push(w);
       stops.push(() => w.kill('SIGKILL'));
       await w.waitForLine(/worker started/, 180_000);
@@ -153,7 +167,9 @@ export async function startDeployment(o: DeploymentOptions): Promise<Deployment>
     };
     for (let i = 0; i < (o.workers ?? 1); i += 1) await startWorker();
 
-    const intake = spawnEntryPoint('intake', vars, 'intake');
+    const intakeMetricsPort = await freePort();
+    metricsUrls.intake = `http://127.0.0.1:${intakeMetricsPort}`;
+    const intake = spawnEntryPoint('intake', { ...vars, TENURE_METRICS_PORT: String(intakeMetricsPort) }, 'intake');
     stops.push(() => intake.kill('SIGTERM'));
     await intake.waitForLine(/intake server listening/, 60_000);
     const intakeUrl = `http://127.0.0.1:${intakePort}`;
@@ -169,6 +185,7 @@ export async function startDeployment(o: DeploymentOptions): Promise<Deployment>
       workers,
       intake,
       intakeUrl,
+      metricsUrls,
       tenure: new TenureClient({ url: intakeUrl, secret: vars.TENURE_WEBHOOK_SECRET ?? '' }),
       client,
       vars,
