@@ -40,7 +40,7 @@ const GRPC_ALREADY_EXISTS = 6;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function grpcCode(err: unknown): number | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? Number((err).code) : undefined;
+  return typeof err === 'object' && err !== null && 'code' in err ? Number(err.code) : undefined;
 }
 
 async function namespaceExists(connection: Connection, namespace: string): Promise<boolean> {
