@@ -142,6 +142,14 @@ export const peopleSettingsSchema = z
       escalationSla: UNIT_MS.d,
     }),
     tasks: taskTimingsSchema.default({ sla: 3 * UNIT_MS.d, remindEvery: UNIT_MS.d }),
+    /**
+     * A step in exception is a task for its system's owners (SLA, reminders and escalation of `tasks`): Done retries
+     * it. Past `giveUpAfter` the step is abandoned (with evidence) so the person's later events are not held forever.
+     */
+    exceptions: z
+      .object({ giveUpAfter: durationSchema.default(7 * UNIT_MS.d) })
+      .strict()
+      .default({ giveUpAfter: 7 * UNIT_MS.d }),
   })
   .strict();
 export type PeopleSettings = z.infer<typeof peopleSettingsSchema>;
@@ -369,7 +377,8 @@ export function approvalWorkflowId(hrId: string, eventId: string, systemId: stri
   return `employee/${hrId}/approval/${eventId}/${systemId}`;
 }
 
-export type ManualTaskAction = 'create_account' | 'disable_account' | 'transfer_data';
+/** `fix_exception`: a step failed permanently; its owner fixes the cause and clicks Done, and the step is retried. */
+export type ManualTaskAction = 'create_account' | 'disable_account' | 'transfer_data' | 'fix_exception';
 
 /** The id people use for a manual task (`tenure task complete <taskId>`): `<hrId>/<eventId>/<systemId>/<action>`. */
 export function manualTaskId(hrId: string, eventId: string, systemId: string, action: ManualTaskAction): string {

@@ -87,6 +87,30 @@ export interface PrepareManualTaskInput {
   workEmail?: string;
 }
 
+/** A step that failed permanently: who is asked to fix it, and how long the run waits before it gives up. */
+export interface PrepareExceptionTaskInput {
+  hrId: string;
+  eventId: string;
+  /** The run's event kind (hire, termination, …), for the owner's message. */
+  kind: string;
+  stepId: string;
+  /** The system the step acts on; steps without one (the work email) go to the fallback approvers. */
+  systemId?: string;
+  /** The failure as the run recorded it (already redacted by the activity that failed). */
+  error: string;
+  /** Which time this step went into exception in this run (1, 2, …): one task per time. */
+  round: number;
+}
+
+export interface ExceptionTaskPlan {
+  /** The fix-and-retry task for the owners; absent when Slack is not configured or nobody can be found. */
+  task?: ManualTaskInput;
+  /** Why there is no task, when there is none. */
+  noTask?: string;
+  /** How long the run waits for a fix before it abandons the step. */
+  giveUpAfterMs: number;
+}
+
 interface RequestRef {
   requestId: string;
   hrId: string;
@@ -463,7 +487,99 @@ export function createPeopleActivities(deps: PeopleActivityDeps) {
     };
   }
 
+  /** The owners of a failed step's system (else the fallback approvers), as a fix-and-retry task. */
+  async function prepareExceptionTask(i: PrepareExceptionTaskInput): Promise<ExceptionTaskPlan> {
+    const giveUpAfterMs = policy.people?.exceptions.giveUpAfter ?? 7 * 86_400_000;
+    const systemKey = i.systemId ?? 'tenure';
+    const plan: ExceptionTaskPlan = await (async (): Promise<ExceptionTaskPlan> => {
+      if (!deps.slack) return { giveUpAfterMs, noTask: 'no Slack configured: an operator retries with tenure retry' };
+      const sys = i.systemId ? policy.systems.find((x) => x.id === i.systemId) : undefined;
+      const fallback = await slackIds(ownerFallback(policy));
+      let owners = sys ? await slackIds(ownerRefs(sys, policy.people)) : [];
+      if (owners.length === 0) owners = fallback;
+      if (owners.length === 0) return { giveUpAfterMs, noTask: 'nobody owns the system in Slack' };
+      const timings = sys
+        ? taskTimings(sys, policy.people)
+        : {
+            slaMs: policy.people?.tasks.sla ?? 3 * 86_400_000,
+            reminderEveryMs: policy.people?.tasks.remindEvery ?? 86_400_000,
+          };
+      const taskId = manualTaskId(
+        i.hrId,
+        `${i.eventId}.${i.stepId.replace(/[^A-Za-z0-9_.-]/g, '-')}.${i.round}`,
+        systemKey,
+        'fix_exception',
+      );
+      return {
+        giveUpAfterMs,
+        task: {
+          taskId,
+          hrId: i.hrId,
+          systemId: systemKey,
+          systemName: sys?.name ?? 'Tenure',
+          action: 'fix_exception',
+          instructions:
+            `The ${i.kind} step ${i.stepId} for HR id ${i.hrId} failed and retrying alone will not fix it: ${i.error}\n` +
+            `Fix the cause, then click Done: Tenure runs the step again (or: tenure retry ${i.hrId} ${i.stepId}). ` +
+            `Left unfixed, the step is abandoned after ${Math.round(giveUpAfterMs / 3_600_000)} h.`,
+          owners,
+          escalateTo: fallback.filter((x) => !owners.includes(x)),
+          slaMs: timings.slaMs,
+          reminderEveryMs: timings.reminderEveryMs,
+          // The retry is the verification: Done is the owner's word that the cause is fixed.
+          verify: false,
+        },
+      };
+    })();
+    await audit.append({
+      key: stepIdempotencyKey(workflowId(), `exception:${i.stepId}:${i.round}:opened`),
+      hrId: i.hrId,
+      systemId: systemKey,
+      actor: PEOPLE_ACTOR,
+      action: 'exception_opened',
+      requestId: workflowId(),
+      at: new Date().toISOString(),
+      outcome: plan.task ? 'owner_task' : 'operator',
+      detail: {
+        stepId: i.stepId,
+        round: i.round,
+        giveUpAfterMs,
+        ...(plan.task ? { taskId: plan.task.taskId, owners: plan.task.owners.length } : { noTask: plan.noTask }),
+      },
+    });
+    return plan;
+  }
+
   return {
+    /**
+     * A step in exception: the fix-and-retry task for its owners (their Done retries the step), and the give-up
+     * time; the exception's opening is evidence.
+     */
+    prepareExceptionTask(i: PrepareExceptionTaskInput): Promise<ExceptionTaskPlan> {
+      return classified(() => prepareExceptionTask(i));
+    },
+
+    /** A step nobody fixed in time is abandoned: evidence, so the run can end and later events go ahead. */
+    async recordExceptionAbandoned(i: {
+      hrId: string;
+      stepId: string;
+      systemId?: string;
+      round: number;
+      afterMs: number;
+    }): Promise<void> {
+      await audit.append({
+        key: stepIdempotencyKey(workflowId(), `exception:${i.stepId}:${i.round}:abandoned`),
+        hrId: i.hrId,
+        systemId: i.systemId ?? 'tenure',
+        actor: PEOPLE_ACTOR,
+        action: 'exception_abandoned',
+        requestId: workflowId(),
+        at: new Date().toISOString(),
+        outcome: 'abandoned',
+        detail: { stepId: i.stepId, round: i.round, afterMs: i.afterMs },
+      });
+    },
+
     /**
      * The approval request for granting `systemId` to this person, with approvers and escalation targets found in
      * Slack; `null` when the system's policy needs no approval. A level whose people cannot be found goes to the

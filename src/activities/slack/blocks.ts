@@ -222,6 +222,7 @@ const ACTION_LABEL: Record<ManualTaskInput['action'], string> = {
   create_account: 'Create an account',
   disable_account: 'Disable an account',
   transfer_data: "Hand a leaver's data to their manager",
+  fix_exception: 'Fix a failed step',
 };
 
 function taskHead(m: TaskMessage): KnownBlock[] {

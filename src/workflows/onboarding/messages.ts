@@ -52,6 +52,12 @@ export interface StepStatus {
   /** The system's id for the account. */
   accountId?: string;
   error?: string;
+  /** While in exception: the fix-and-retry task of the system's owners (`tenure tasks`), when there is one. */
+  exceptionTask?: string;
+  /** Slack ids of whoever that task waits on (the owners, or the fallback approvers). */
+  exceptionOwners?: string[];
+  /** When the step is abandoned if nobody fixes it. */
+  abandonAt?: string;
 }
 
 /** Onboarding runs through all of these; an exit (offboarding) waits, then `revoking`. */

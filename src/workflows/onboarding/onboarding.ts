@@ -10,6 +10,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { StepInput, StepResult, TenureActivities } from '../../activities';
@@ -46,6 +47,13 @@ const { planEvent } = proxyLocalActivities<TenureActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 3 },
 });
+
+/**
+ * A step in exception is a fix-and-retry task for its system's owners (Slack notice, reminders, escalation; their
+ * Done retries the step), and is abandoned after the policy's `people.exceptions.giveUpAfter`, so a run in
+ * exception never holds the person's later events forever.
+ */
+export const EXCEPTION_OWNER_PATCH = 'tenure-exception-owner';
 
 /** A cancelled step (the run was superseded) is not recorded as an exception (no `TenureWaitingOn=operator:`). */
 export const CANCELLED_NOT_EXCEPTION_PATCH = 'tenure-cancelled-not-exception';
@@ -147,6 +155,10 @@ class Onboarding {
   private readonly denied = new Set<string>();
   /** Systems whose data hand-over the manager declined (or let time out): the transfer is skipped. */
   private readonly handoverDeclined = new Set<string>();
+  /** Steps in exception that nobody fixed in time, and what depends on them. */
+  private readonly abandoned = new Set<string>();
+  /** How many times each step went into exception in this run. */
+  private readonly exceptionRounds = new Map<string, number>();
 
   constructor(private readonly input: OnboardingInput) {
     this.steps = input.plan.steps;
@@ -214,6 +226,12 @@ class Onboarding {
   }
 
   private skipReason(step: PlanStep): string | undefined {
+    const gone = step.dependsOn.find((d) => this.abandoned.has(d));
+    if (gone) {
+      // What depends on an abandoned step cannot run either (and is abandoned with it).
+      this.abandoned.add(step.id);
+      return `not run: ${gone} was abandoned`;
+    }
     const sys = step.systemId;
     if (!sys) return undefined;
     if (step.action === 'transfer_data' && this.handoverDeclined.has(sys)) {
@@ -358,17 +376,97 @@ class Onboarding {
         s.error = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
         log.warn('step is an exception; waiting for an operator retry', { stepId: step.id });
         this.openException(step.id);
+        const owned = patched(EXCEPTION_OWNER_PATCH);
+        let fixed = false;
+        let taskWorkflowId: string | undefined;
+        let giveUpAfterMs: number | undefined;
+        let round = 0;
         try {
-          await condition(() => this.retries.has(step.id));
+          if (owned) {
+            round = (this.exceptionRounds.get(step.id) ?? 0) + 1;
+            this.exceptionRounds.set(step.id, round);
+            const plan = await acts.prepareExceptionTask({
+              hrId: this.input.hrId,
+              eventId: this.input.eventId,
+              kind: this.input.kind ?? 'hire',
+              stepId: step.id,
+              ...(step.systemId ? { systemId: step.systemId } : {}),
+              error: s.error,
+              round,
+            });
+            giveUpAfterMs = plan.giveUpAfterMs;
+            s.abandonAt = new Date(Date.now() + plan.giveUpAfterMs).toISOString();
+            if (plan.task) {
+              const task = plan.task;
+              taskWorkflowId = manualTaskWorkflowId(task.taskId);
+              const child = await startChild(manualTaskWorkflow, {
+                workflowId: taskWorkflowId,
+                args: [task],
+                parentClosePolicy: 'REQUEST_CANCEL',
+              });
+              s.exceptionTask = task.taskId;
+              s.exceptionOwners = task.owners;
+              child.result().then(
+                (r) => {
+                  if (r.state === 'done') fixed = true;
+                },
+                () => undefined,
+              );
+            }
+          }
+          const ready = (): boolean => this.retries.has(step.id) || fixed;
+          const retried =
+            giveUpAfterMs === undefined ? (await condition(ready), true) : await condition(ready, giveUpAfterMs);
+          if (!retried) {
+            await this.abandon(step, s, round, giveUpAfterMs ?? 0, taskWorkflowId);
+            return;
+          }
         } catch (waitErr) {
           // Superseded while waiting for a retry: the run is cancelled, nobody waits on an operator any more.
           if (isCancellation(waitErr) && patched(CANCELLED_NOT_EXCEPTION_PATCH)) this.closeException(step.id);
           throw waitErr;
         }
+        // Retried from the CLI while the owners' task is open: the task is no longer needed.
+        if (taskWorkflowId && !fixed) await this.cancelTask(taskWorkflowId);
+        delete s.exceptionTask;
+        delete s.exceptionOwners;
+        delete s.abandonAt;
         this.retries.delete(step.id);
         this.closeException(step.id);
       }
     }
+  }
+
+  /** Nobody fixed the step in time: it is skipped with evidence, its dependents are skipped, the run can end. */
+  private async abandon(
+    step: PlanStep,
+    s: StepStatus,
+    round: number,
+    afterMs: number,
+    taskWorkflowId: string | undefined,
+  ): Promise<void> {
+    if (taskWorkflowId) await this.cancelTask(taskWorkflowId);
+    await acts.recordExceptionAbandoned({
+      hrId: this.input.hrId,
+      stepId: step.id,
+      ...(step.systemId ? { systemId: step.systemId } : {}),
+      round,
+      afterMs,
+    });
+    s.state = 'skipped';
+    s.outcome = `abandoned: nobody fixed it within ${Math.round(afterMs / 60_000)} min`;
+    s.finishedAt = new Date().toISOString();
+    delete s.exceptionTask;
+    delete s.exceptionOwners;
+    delete s.abandonAt;
+    this.abandoned.add(step.id);
+    this.closeException(step.id);
+  }
+
+  private async cancelTask(workflowId: string): Promise<void> {
+    await getExternalWorkflowHandle(workflowId)
+      .cancel()
+      .catch((err: unknown) => log.warn('could not cancel a fix-and-retry task', { error: String(err) }));
   }
 
   /** Does this run take access away (an exit, a cancelled hire, a leave) rather than give it? */

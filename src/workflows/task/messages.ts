@@ -9,8 +9,11 @@ export interface ManualTaskInput {
   hrId: string;
   systemId: string;
   systemName: string;
-  /** `transfer_data`: hand a leaver's data in the app to their manager. */
-  action: 'create_account' | 'disable_account' | 'transfer_data';
+  /**
+   * `transfer_data`: hand a leaver's data in the app to their manager; `fix_exception`: fix the cause of a step that
+   * failed permanently, then Done retries it.
+   */
+  action: 'create_account' | 'disable_account' | 'transfer_data' | 'fix_exception';
   /** What the owner must do, in words (no personal data beyond what the owner needs). */
   instructions: string;
   /** Slack user ids of the app's owners. */
