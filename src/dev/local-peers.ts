@@ -4,6 +4,7 @@
  * stand-in when `hris.baseUrl` is local. `npm start` starts them for its policy (whatever `TENURE_POLICY` names), and
  * says which systems it left to the real thing; the process-level tests start them the same way.
  */
+import { ScimConnector } from '../activities/scim/client';
 import type { Policy } from '../domain/policy';
 import type { BambooStandin } from './bamboohr-standin';
 import { startBambooStandin } from './bamboohr-standin';
@@ -103,4 +104,17 @@ export async function startLocalPeers(policy: Policy, vars: NodeJS.ProcessEnv): 
     await out.close();
     throw err;
   }
+}
+
+/** The demo manager's account in the identity provider (approvals and welcomes find managers there). */
+export async function seedDemoManager(idpBaseUrl: string, token?: string): Promise<void> {
+  const m = DEMO_PEOPLE.manager;
+  await new ScimConnector({ systemId: 'idp', baseUrl: idpBaseUrl, ...(token ? { token } : {}) }).ensureAccount({
+    hrId: m.hrId,
+    userName: m.email,
+    givenName: m.givenName,
+    familyName: m.familyName,
+    email: m.email,
+    active: true,
+  });
 }

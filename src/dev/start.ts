@@ -5,7 +5,6 @@
  * Ctrl-C stops everything.
  */
 import { join } from 'node:path';
-import { ScimConnector } from '../activities/scim/client';
 import { openAuditStore, startEmbeddedAuditServer } from '../activities/audit';
 import { connectClient, connectNative, startIntake, startWorker } from '../app/compose';
 import { loadSettings } from '../app/settings';
@@ -13,7 +12,7 @@ import { uiCodecSettings } from '../client/codec-server';
 import { identityProvider } from '../domain/policy';
 import { createLogger } from '../logger';
 import { dataDir, devEnvFile, ensureDevEnv } from './dev-env';
-import { DEMO_PEOPLE, startLocalPeers } from './local-peers';
+import { seedDemoManager, startLocalPeers } from './local-peers';
 import { startSlackInbox } from './slack-inbox';
 import { startDevServer } from './temporal-server';
 
@@ -42,16 +41,7 @@ async function main(): Promise<void> {
     // The demo manager exists in the identity provider (approvals and welcomes find managers there) and in Slack.
     const idpSystem = identityProvider(policy.policy);
     if (peers.scim.has(idpSystem.id) && idpSystem.connector.type === 'scim') {
-      const idp = new ScimConnector({ systemId: idpSystem.id, baseUrl: idpSystem.connector.baseUrl });
-      const m = DEMO_PEOPLE.manager;
-      await idp.ensureAccount({
-        hrId: m.hrId,
-        userName: m.email,
-        givenName: m.givenName,
-        familyName: m.familyName,
-        email: m.email,
-        active: true,
-      });
+      await seedDemoManager(idpSystem.connector.baseUrl);
     }
 
     let auditWhere = 'Postgres (DATABASE_URL)';

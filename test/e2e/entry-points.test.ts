@@ -70,11 +70,7 @@ describe('entry points as processes: worker main and intake main, composed like 
     // Every system: one active account for the person, with the generated work email.
     const email = 'rui.costa@acme.example';
     for (const id of ['idp', 'wiki', 'crm']) {
-      const mine =
-        d.peers.scim
-          .get(id)
-          ?.users()
-          .filter((u) => u.externalId === hrId) ?? [];
+      const mine = d.accountsOf(id, hrId);
       assert.equal(mine.length, 1, `${id}: one account`);
       assert.equal(mine[0]?.active, true, `${id}: active`);
       assert.equal(mine[0]?.userName, email);

@@ -11,14 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { stringify } from 'yaml';
-import { ScimConnector } from '../../src/activities/scim/client';
 import { connectClient } from '../../src/app/compose';
 import { temporalSettings } from '../../src/app/settings';
 import { dataConverter, generateKey, loadKeyRing } from '../../src/codec';
 import { TenureClient } from '../../src/client/tenure-client';
 import { parsePolicy } from '../../src/config/policy-file';
 import type { LocalPeers } from '../../src/dev/local-peers';
-import { DEMO_PEOPLE, startLocalPeers } from '../../src/dev/local-peers';
+import type { ScimPeer } from '../../src/dev/scim-peer';
+import { DEMO_PEOPLE, seedDemoManager, startLocalPeers } from '../../src/dev/local-peers';
 import { freePort } from '../../src/dev/ports';
 import type { ClickResponse } from '../../src/dev/slack-clicks';
 import { buttonsFor, postToSlackEndpoint, slackClickPayload } from '../../src/dev/slack-clicks';
@@ -43,6 +43,8 @@ export interface Deployment {
   policyFile: string;
   /** Clicks Approve, as the demo manager in Slack, on the newest request for `systemName`; signed as Slack signs. */
   approveAsManager(systemName: string): Promise<ClickResponse>;
+  /** The person's accounts in a system's stand-in (by HR key). */
+  accountsOf(systemId: string, hrId: string): ReturnType<ScimPeer['users']>;
   /** Starts one more worker process (identity `worker-<n>`). */
   startWorker(): Promise<TenureProcess>;
   stop(): Promise<void>;
@@ -131,18 +133,7 @@ export async function startDeployment(o: DeploymentOptions): Promise<Deployment>
 
     // The manager exists in the identity provider (approvals find managers there) and in Slack.
     const m = DEMO_PEOPLE.manager;
-    await new ScimConnector({
-      systemId: 'idp',
-      baseUrl: `http://127.0.0.1:${ports.idp}/scim/v2`,
-      token: vars.TENURE_E2E_IDP_TOKEN,
-    }).ensureAccount({
-      hrId: m.hrId,
-      userName: m.email,
-      givenName: m.givenName,
-      familyName: m.familyName,
-      email: m.email,
-      active: true,
-    });
+    await seedDemoManager(`http://127.0.0.1:${ports.idp}/scim/v2`, vars.TENURE_E2E_IDP_TOKEN);
 
     const metricsUrls: Record<string, string> = {};
     const workers: TenureProcess[] = [];
@@ -191,6 +182,11 @@ export async function startDeployment(o: DeploymentOptions): Promise<Deployment>
       vars,
       policyFile,
       startWorker,
+      accountsOf: (systemId, hrId) =>
+        peers.scim
+          .get(systemId)
+          ?.users()
+          .filter((u) => u.externalId === hrId) ?? [],
       async approveAsManager(systemName) {
         const slack = peers.slack;
         if (!slack) throw new Error('no Slack stand-in');

@@ -107,11 +107,7 @@ describe('production profile: Temporal server on PostgreSQL, two workers, one ki
     const handle = d.client.workflow.getHandle<typeof onboardingWorkflow>(runId);
     await resultWhenStarted(handle, 60_000);
     for (const id of ['idp', 'wiki', 'crm']) {
-      const mine =
-        d.peers.scim
-          .get(id)
-          ?.users()
-          .filter((u) => u.externalId === hrId) ?? [];
+      const mine = d.accountsOf(id, hrId);
       assert.equal(mine.length, 1, `${id}: exactly one account`);
       assert.equal(mine[0]?.active, true, `${id}: active`);
     }
@@ -148,11 +144,7 @@ describe('production profile: Temporal server on PostgreSQL, two workers, one ki
     assert.equal(exit.status, 202, JSON.stringify(exit));
     await resultWhenStarted(d.client.workflow.getHandle(eventWorkflowId(hrId, 'termination', exitId)), 60_000);
     for (const id of ['idp', 'wiki', 'crm']) {
-      const mine =
-        d.peers.scim
-          .get(id)
-          ?.users()
-          .filter((u) => u.externalId === hrId) ?? [];
+      const mine = d.accountsOf(id, hrId);
       assert.equal(mine.length, 1, `${id}: still exactly one account`);
       assert.equal(mine[0]?.active, false, `${id}: disabled at exit`);
     }
