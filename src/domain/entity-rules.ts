@@ -83,3 +83,24 @@ export function exceptionId(eventId: string, taken: readonly string[]): string {
     if (!taken.includes(id)) return id;
   }
 }
+
+/** A hire that has not started, and an exit that HR dates: both as calendar dates and instants. */
+export interface PreStartExitView {
+  hireDate: string;
+  /** The hire instant (activation). */
+  hireAt: string;
+  exitDate?: string;
+  /** The exit instant (the exit date at `timing.exitTime`, or now for an involuntary exit without a date). */
+  exitAt: string;
+}
+
+/**
+ * An exit that comes before the start is a cancelled hire: its date is before the hire date, or its instant is
+ * before the hire instant (an involuntary exit now, an exit hour earlier than the activation hour on the start day).
+ * The waiting onboarding is then cancelled and its pre-hire work undone, so no account is ever activated; it never
+ * waits behind the hire.
+ */
+export function exitCancelsHire(v: PreStartExitView): boolean {
+  if (v.exitDate !== undefined && v.exitDate < v.hireDate) return true;
+  return Date.parse(v.exitAt) < Date.parse(v.hireAt);
+}

@@ -131,17 +131,22 @@ describe('leaver: exits disable the identity provider first, then every system, 
     assert.ok(accounts(record.hrId).length === 2 && accounts(record.hrId).every((u) => !u.active));
   });
 
+  // An exit before the start is a cancelled hire (issue 17): the run is `cancel_hire/<eventId>`.
   it('a termination while onboarding waits cancels it and leaves no active account', async () => {
     const future = makeRecord({ hireDate: '2031-05-01' });
     const a = await t.tenure.sendEvent({ eventId: `hire-${future.hrId}`, kind: 'hire', record: future });
     assert.equal(a.outcome, 'accepted');
     const onboarding = t.client.workflow.getHandle(eventWorkflowId(future.hrId, 'hire', `hire-${future.hrId}`));
     await waitFor(async () => (await onboarding.describe()).status.name === 'RUNNING');
-    const handle = await terminate(
-      { ...future, exitKind: 'involuntary', sourceUpdatedAt: new Date().toISOString() },
-      `rescind-${future.hrId}`,
+    const rescind = await t.tenure.sendEvent({
+      eventId: `rescind-${future.hrId}`,
+      kind: 'termination',
+      record: { ...future, exitKind: 'involuntary', sourceUpdatedAt: new Date().toISOString() },
+    });
+    assert.equal(rescind.outcome, 'accepted', JSON.stringify(rescind));
+    await resultWhenStarted(
+      t.client.workflow.getHandle(eventWorkflowId(future.hrId, 'cancel_hire', `rescind-${future.hrId}`)),
     );
-    await resultWhenStarted(handle);
     await waitFor(
       async () => (await onboarding.describe()).status.name === 'CANCELLED',
       20_000,
@@ -155,7 +160,7 @@ describe('leaver: exits disable the identity provider first, then every system, 
       entity.events.map((e) => [e.kind, e.state]),
       [
         ['hire', 'superseded'],
-        ['termination', 'done'],
+        ['cancel_hire', 'done'],
       ],
     );
   });

@@ -21,12 +21,14 @@ import {
   compactEvents,
   entityWaitingOn,
   exceptionId,
+  exitCancelsHire,
   hasLeft,
   isRetentionEntry,
   storyFinished,
 } from '../../domain/entity-rules';
 import { eventWorkflowId } from '../../domain/ids';
 import type { Plan } from '../../domain/plan';
+import type { ExitPlanResult } from '../../domain/plan-exit';
 import { summarizePlan } from '../../domain/plan';
 import { planRetentionDeletion, planRevocations, prunePending, roleChanges } from '../../domain/plan-change';
 import {
@@ -73,6 +75,14 @@ export const SCHEDULED_RUNS_PATCH = 'tenure-scheduled-runs';
  * the earlier behaviour (`legacy` code paths below) until they continue-as-new.
  */
 export const SERIAL_ENTITY_PATCH = 'tenure-serial-entity';
+
+/**
+ * An exit before the start is a cancelled hire, however it arrives (a termination, or a change that dates an exit
+ * before a still-waiting hire): the onboarding is cancelled and the exit runs the cancelled-hire plan (pre-hire
+ * accounts disabled and deleted) at once, never behind the hire. Before it, a termination ran a plain exit and a
+ * change queued the exit behind the hire, which activated the accounts first.
+ */
+export const PRE_START_EXIT_PATCH = 'tenure-pre-start-exit';
 
 /** How long the entity waits for a waiting run to confirm a moved instant before answering without it. */
 export const RESCHEDULE_ANSWER_TIMEOUT = '1 minute';
@@ -167,6 +177,13 @@ class Employee {
       hrId: this.input.hrId,
       current: this.current,
       queued: this.queue.length,
+      queue: this.queue.map((q) => ({
+        eventId: q.entry.eventId,
+        kind: q.entry.kind,
+        ...(q.entry.workflowId ? { workflowId: q.entry.workflowId } : {}),
+        effectiveAt: q.input.effectiveAt,
+        ...(q.entry.derived ? { derived: true } : {}),
+      })),
       events: this.state.events,
       pendingRevocations: this.state.pendingRevocations ?? [],
       ...(this.state.deletion ? { deletion: this.state.deletion } : {}),
@@ -516,7 +533,62 @@ class Employee {
     if (pendingExit) return reject(`an exit is already ${pendingExit.state} (${pendingExit.eventId})`);
     const planned = await planExitEvent({ event });
     if (!planned.ok) return reject(planned.reason);
+    if (event.kind === 'termination') {
+      const hire = this.pendingHire();
+      if (hire && this.exitBeforeStart(hire, event.record, planned.effectiveAt)) {
+        return this.cancelHire(event, entry, reject, hire);
+      }
+    }
+    return this.supersedeAndQueueExit(event, entry, planned);
+  }
 
+  /**
+   * Whether an exit at `exitAt` comes before the start of the waiting first hire (`exitCancelsHire`), so that it is a
+   * cancelled hire. A rehire is not: its accounts are the person's old ones.
+   */
+  private exitBeforeStart(
+    hire: { q: Queued },
+    record: HrEvent['record'],
+    exitAt: string,
+    hireAt: string = hire.q.input.effectiveAt,
+  ): boolean {
+    if (hire.q.input.kind !== 'hire') return false;
+    const before = exitCancelsHire({
+      hireDate: record.hireDate,
+      hireAt,
+      exitAt,
+      ...(record.exitDate !== undefined ? { exitDate: record.exitDate } : {}),
+    });
+    return before && patched(PRE_START_EXIT_PATCH);
+  }
+
+  /** An exit before the start: the event becomes a cancelled hire (the onboarding cancelled, pre-hire work undone). */
+  private async cancelHire(
+    sent: HrEvent,
+    entry: EventLogEntry,
+    reject: Reject,
+    hire: { q: Queued },
+  ): Promise<DeliverEventResult> {
+    const event: HrEvent = { ...sent, kind: 'cancel_hire' };
+    entry.kind = 'cancel_hire';
+    const planned = await planExitEvent({ event });
+    if (!planned.ok) return reject(planned.reason);
+    const exitWhen = event.record.exitDate ?? 'now';
+    const result = this.supersedeAndQueueExit(event, entry, planned);
+    return {
+      ...result,
+      reason:
+        `the exit (${exitWhen}) is before the start (${event.record.hireDate}): the hire ${hire.q.entry.eventId} is ` +
+        'cancelled, its pre-hire accounts are disabled and deleted, and no account is activated',
+    };
+  }
+
+  /** Cancels what is queued or running and queues the exit. */
+  private supersedeAndQueueExit(
+    event: HrEvent,
+    entry: EventLogEntry,
+    planned: Extract<ExitPlanResult, { ok: true }>,
+  ): DeliverEventResult {
     for (const q of this.queue.splice(0)) q.entry.state = 'superseded';
     if (this.currentEntry && this.currentEntry.state === 'running') {
       this.currentEntry.state = 'superseded';
@@ -590,6 +662,14 @@ class Employee {
     if (exitPlan && !exitPlan.ok) return reject(exitPlan.reason);
     const mover = role.length > 0 ? await planChangeEvent({ previous, event }) : undefined;
     if (mover && !mover.ok) return reject(mover.reason);
+    // An exit now dated before a hire that has not started is a cancelled hire, never an exit queued behind it.
+    if (hire && exitDated && (exitMoved || hireMoved)) {
+      const exitAt = exitPlan?.ok ? exitPlan.effectiveAt : this.pendingExit()?.q.input.effectiveAt;
+      const hireAt = hirePlan?.ok ? hirePlan.effectiveAt : hire.q.input.effectiveAt;
+      if (exitAt !== undefined && this.exitBeforeStart(hire, next, exitAt, hireAt)) {
+        return this.cancelHire(event, entry, reject, hire);
+      }
+    }
 
     const notes: string[] = [];
     if (hirePlan?.ok && hire) {

@@ -101,10 +101,23 @@ export interface RescheduleAnswer {
   reason?: string;
 }
 
+/** A run the entity has queued and not started yet, in the order it will start. */
+export interface QueuedRun {
+  eventId: string;
+  kind: HrEventKind;
+  /** The workflow id it will start with. */
+  workflowId?: string;
+  /** When it takes effect (the hire or exit instant, or when it was received). */
+  effectiveAt: string;
+  derived?: boolean;
+}
+
 export interface EmployeeStatus {
   hrId: string;
   current?: string;
   queued: number;
+  /** The queued runs, in order (absent from entities whose workers predate it). */
+  queue?: QueuedRun[];
   events: EventLogEntry[];
   /** What is scheduled and not yet queued: grace-period revocations and retention deletion. */
   pendingRevocations: PendingRevocations[];
