@@ -1,20 +1,16 @@
 /** `tenure` — the operator and integrator command line. */
 import { readFileSync } from 'node:fs';
 import type { Connection } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { Command } from 'commander';
 import type { EmployeeRecord, HrEventKind } from '../domain/employee';
-import { employeeWorkflowId } from '../domain/ids';
 import { intakeSender, withCliClient } from '../app/cli-context';
 import { setupCluster } from '../app/setup';
-import { employeeStatusQuery } from '../workflows/employee/messages';
-import { onboardingStatusQuery } from '../workflows/onboarding/messages';
 import { registerAuditCommands } from './cli-audit';
 import { registerImportCommands } from './cli-import';
 import { registerPeopleCommands } from './cli-people';
 import { registerPlanCommands } from './cli-plan';
 import { registerReportCommands } from './cli-report';
-import { adoptCurrentPolicy, retryStep } from './operations';
+import { adoptCurrentPolicy, personStatus, retryStep } from './operations';
 
 const intakeClient = intakeSender;
 const withTemporal = withCliClient;
@@ -63,25 +59,17 @@ program
 
 program
   .command('status')
-  .description("a person's events and the status of their current or last run")
+  .description("a person's entity, its queue and every run (queued, running or finished)")
   .argument('<hrId>')
   .action(async (hrId: string) =>
     withTemporal(async (client) => {
-      try {
-        const entity = await client.workflow.getHandle(employeeWorkflowId(hrId)).query(employeeStatusQuery);
-        const last = [...entity.events].reverse().find((e) => e.workflowId);
-        const run = last?.workflowId
-          ? await client.workflow.getHandle(last.workflowId).query(onboardingStatusQuery)
-          : undefined;
-        print({ entity, run });
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) {
-          process.stderr.write(`no Tenure workflow for ${hrId}\n`);
-          process.exitCode = 1;
-          return;
-        }
-        throw err;
+      const status = await personStatus(client, hrId);
+      if (!status) {
+        process.stderr.write(`no Tenure workflow for ${hrId}\n`);
+        process.exitCode = 1;
+        return;
       }
+      print(status);
     }),
   );
 

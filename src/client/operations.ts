@@ -1,8 +1,10 @@
 import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { employeeWorkflowId } from '../domain/ids';
+import type { EmployeeStatus } from '../workflows/employee/messages';
 import { employeeStatusQuery } from '../workflows/employee/messages';
 import type { OnboardingStatus } from '../workflows/onboarding/messages';
-import { adoptCurrentPolicyUpdate, retryStepUpdate } from '../workflows/onboarding/messages';
+import { adoptCurrentPolicyUpdate, onboardingStatusQuery, retryStepUpdate } from '../workflows/onboarding/messages';
 
 /** The workflow id of the person's current (or last) event run. */
 export async function currentRunId(client: Client, hrId: string): Promise<string> {
@@ -22,4 +24,80 @@ export async function retryStep(client: Client, hrId: string, stepId: string): P
 export async function adoptCurrentPolicy(client: Client, hrId: string): Promise<OnboardingStatus> {
   const id = await currentRunId(client, hrId);
   return client.workflow.getHandle(id).executeUpdate(adoptCurrentPolicyUpdate, { args: [] });
+}
+
+/** One run of a person as `tenure status` shows it: the entity's view of it and the run's own, when it exists. */
+export interface RunView {
+  workflowId: string;
+  eventId: string;
+  kind: string;
+  /** The entity's view: queued, running, done, failed or superseded. */
+  state: string;
+  /** Temporal's view: RUNNING, COMPLETED, CANCELLED, …, or `not_started` while the entity still queues it. */
+  execution: string;
+  /** The run's status (its query while it runs, its result once completed). */
+  status?: OnboardingStatus;
+  /** Why the status could not be read. */
+  error?: string;
+}
+
+/** `tenure status`: the entity, its queue and every run it knows of, each as the entity and Temporal see it. */
+export interface PersonStatus {
+  hrId: string;
+  entity: EmployeeStatus & { workflowId: string; execution: string };
+  runs: RunView[];
+  /** The current run, else the newest one that has started. */
+  run?: OnboardingStatus;
+}
+
+/** Everything Tenure knows of a person; `undefined` when there is no entity workflow for them. */
+export async function personStatus(client: Client, hrId: string): Promise<PersonStatus | undefined> {
+  const handle = client.workflow.getHandle(employeeWorkflowId(hrId));
+  let execution: string;
+  try {
+    execution = (await handle.describe()).status.name;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+  const entity = await handle.query(employeeStatusQuery);
+  const seen = new Set<string>();
+  const runs: RunView[] = [];
+  for (const e of entity.events) {
+    if (!e.workflowId || seen.has(e.workflowId) || e.outcome !== 'accepted') continue;
+    seen.add(e.workflowId);
+    runs.push(await runView(client, e.workflowId, { eventId: e.eventId, kind: e.kind, state: e.state }));
+  }
+  const current = runs.find((r) => r.workflowId === entity.current);
+  const started = [...runs].reverse().find((r) => r.status !== undefined);
+  const run = current?.status ?? started?.status;
+  return {
+    hrId,
+    entity: { ...entity, workflowId: employeeWorkflowId(hrId), execution },
+    runs,
+    ...(run ? { run } : {}),
+  };
+}
+
+async function runView(client: Client, workflowId: string, base: Omit<RunView, 'workflowId' | 'execution'>) {
+  const h = client.workflow.getHandle(workflowId);
+  let execution: string;
+  try {
+    execution = (await h.describe()).status.name;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return { workflowId, ...base, execution: 'not_started' };
+    throw err;
+  }
+  try {
+    // A closed run is not queried (that needs a worker to replay it): its result is its final status.
+    const status =
+      execution === 'RUNNING'
+        ? await h.query(onboardingStatusQuery)
+        : execution === 'COMPLETED'
+          ? ((await h.result()) as OnboardingStatus)
+          : undefined;
+    return { workflowId, ...base, execution, ...(status ? { status } : {}) };
+  } catch (err) {
+    return { workflowId, ...base, execution, error: err instanceof Error ? err.message : String(err) };
+  }
 }
