@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -25,7 +26,7 @@ describe('start-up: a bad policy file stops the worker before it connects to any
       env: {
         ...process.env,
         TENURE_POLICY: file,
-        TENURE_WEBHOOK_SECRET: 'x'.repeat(32),
+        TENURE_WEBHOOK_SECRET: randomBytes(24).toString('hex'),
         TEMPORAL_ADDRESS: '127.0.0.1:1',
       },
       encoding: 'utf8',
