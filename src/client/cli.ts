@@ -10,6 +10,7 @@ import { registerImportCommands } from './cli-import';
 import { registerPeopleCommands } from './cli-people';
 import { registerPlanCommands } from './cli-plan';
 import { registerReportCommands } from './cli-report';
+import { registerUpcomingCommands } from './cli-upcoming';
 import { adoptCurrentPolicy, personStatus, retryStep } from './operations';
 
 const intakeClient = intakeSender;
@@ -25,6 +26,7 @@ registerAuditCommands(program);
 registerImportCommands(program);
 registerPeopleCommands(program);
 registerReportCommands(program);
+registerUpcomingCommands(program);
 
 program
   .command('send')
