@@ -12,6 +12,8 @@ export const ENTRY_POINTS = {
   worker: join(PROJECT_ROOT, 'src', 'workers', 'main.ts'),
   intake: join(PROJECT_ROOT, 'src', 'client', 'intake-main.ts'),
   cli: join(PROJECT_ROOT, 'src', 'client', 'cli.ts'),
+  /** `npm start`'s program. */
+  dev: join(PROJECT_ROOT, 'src', 'dev', 'start.ts'),
 } as const;
 
 export interface TenureProcess {
