@@ -15,13 +15,15 @@ import { pgDriver, pgliteDriver } from './driver';
 import type { OwnerInfo } from './owner';
 import { ownerAlive, ownerFile, readOwner, tryClaim } from './owner';
 import type { SqlAuditStoreOptions } from './store';
-import { SqlAuditStore } from './store';
+import { SqlAuditStore, ensureSchema } from './store';
 import { PgliteWireServer, randomPassword } from './wire-server';
+import { becomeWriter } from './writer-role';
 
 export type { Actor, AuditStore, EvidenceInput, EvidenceQuery, EvidenceRecord, VerifyReport } from './types';
 export { GENESIS_HASH, canonicalJson, recordHash } from './canonical';
 export { AUDIT_TABLE, SqlAuditStore } from './store';
 export { ownerFile } from './owner';
+export { WRITER_ROLE } from './writer-role';
 
 export interface OpenAuditStoreOptions extends SqlAuditStoreOptions {
   /** Postgres connection string; wins over `dataDir`. */
@@ -57,10 +59,28 @@ async function openPg(url: string, opts: OpenAuditStoreOptions): Promise<SqlAudi
   return SqlAuditStore.open(pgDriver(pgPool(url, opts.maxConnections ?? 4)), opts);
 }
 
-/** Opens the audit store; creates its table when missing. */
+/**
+ * An embedded PGlite with the schema in place (owned by the superuser) and its session turned into the
+ * `tenure_writer` role for good (writer-role.ts). Closes it if that fails.
+ */
+async function asWriter(db: PGlite): Promise<PGlite> {
+  try {
+    await ensureSchema(pgliteDriver(db));
+    await becomeWriter(db);
+    return db;
+  } catch (err) {
+    if (!db.closed) await db.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Opens the audit store; creates its table when missing. An embedded store (in memory or a data directory) runs
+ * as `tenure_writer`: it can read and append evidence, not change, delete or un-trigger it.
+ */
 export async function openAuditStore(opts: OpenAuditStoreOptions = {}): Promise<SqlAuditStore> {
   if (opts.databaseUrl) return openPg(opts.databaseUrl, opts);
-  if (!opts.dataDir) return SqlAuditStore.open(pgliteDriver(await PGlite.create()), opts);
+  if (!opts.dataDir) return SqlAuditStore.open(pgliteDriver(await asWriter(await PGlite.create())), opts);
 
   const dataDir = resolve(opts.dataDir);
   const deadline = Date.now() + (opts.waitMs ?? 10_000);
@@ -85,7 +105,7 @@ export async function openAuditStore(opts: OpenAuditStoreOptions = {}): Promise<
     const claim = tryClaim(dataDir, 'direct');
     if (!claim) continue;
     try {
-      const db = await PGlite.create({ dataDir });
+      const db = await asWriter(await PGlite.create({ dataDir }));
       return await SqlAuditStore.open(
         pgliteDriver(db, () => Promise.resolve(claim.release())),
         opts,
@@ -117,7 +137,8 @@ export interface EmbeddedAuditServerOptions {
 
 /**
  * Opens the embedded data directory in this process and serves it on 127.0.0.1 over the Postgres wire
- * protocol (password-protected; the URL with the password is in the owner file, mode 600). Publishes the URL
+ * protocol (password-protected; the URL with the password is in the owner file, mode 600). Every connection
+ * shares the one session, which runs as `tenure_writer`; the server refuses statements that would change that. Publishes the URL
  * in `<dataDir>.owner.json`, where `openAuditStore({ dataDir })` in any process finds it.
  */
 export async function startEmbeddedAuditServer(opts: EmbeddedAuditServerOptions): Promise<EmbeddedAuditServer> {
@@ -138,7 +159,7 @@ export async function startEmbeddedAuditServer(opts: EmbeddedAuditServerOptions)
     let db: PGlite | undefined;
     let server: PgliteWireServer | undefined;
     try {
-      db = await PGlite.create({ dataDir });
+      db = await asWriter(await PGlite.create({ dataDir }));
       const password = randomPassword();
       server = new PgliteWireServer(db, { password, idleInTransactionMs: opts.idleInTransactionMs });
       const port = await server.listen(opts.port ?? 0, '127.0.0.1');

@@ -9,13 +9,19 @@
  * `@electric-sql/pglite-socket` multiplexer interleaves at message level: measured here, concurrent
  * parameterized queries from two connections failed with "unnamed prepared statement does not exist".)
  *
- * Session state that outlives a transaction (SET, named prepared statements, temp tables) is shared by all
- * connections; `pg` uses none of it for ordinary queries. Cancel requests are ignored. Only for local use.
+ * Session state that outlives a transaction (SET, named prepared statements) is shared by all connections; `pg`
+ * uses none of it for ordinary queries. Cancel requests are ignored. Only for local use.
+ *
+ * The session runs as whatever role it was given before serving (the embedded store: `tenure_writer`, see
+ * writer-role.ts); statements that would change the role or the session authorization are refused with
+ * `insufficient_privilege` (session-guard.ts), inside multi-statement strings and extended-protocol Parse messages
+ * too. The startup packet's `user` and `options` change nothing: PGlite does not apply them.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { createServer } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
+import { guardMessages } from './session-guard';
 
 const PROTOCOL_3 = 196608;
 const SSL_REQUEST = 80877103;
@@ -61,6 +67,12 @@ export interface WireServerOptions {
   password?: string;
   /** A connection holding the session (in a transaction) that sends nothing for this long is closed. @default 30000 */
   idleInTransactionMs?: number;
+  /**
+   * Refuse statements that change the session's role or authorization (`SET ROLE`, `RESET ROLE`,
+   * `SET SESSION AUTHORIZATION`, `RESET ALL`, …; see session-guard.ts), so a session dropped to a non-superuser
+   * role stays there. @default true
+   */
+  guardRole?: boolean;
 }
 
 export class PgliteWireServer {
@@ -225,7 +237,7 @@ class Session {
       }
       const batch = Buffer.from(this.buf.subarray(0, end));
       this.buf = this.buf.subarray(end);
-      await this.execute(batch);
+      await this.execute(this.server.opts.guardRole === false ? batch : guardMessages(batch));
     }
   }
 
