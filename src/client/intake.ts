@@ -9,6 +9,7 @@ import { planHireEvent } from '../domain/plan-event';
 import type { LoadedPolicy } from '../config/policy-file';
 import type { AuditStore, EvidenceInput } from '../activities/audit/types';
 import type { Logger } from '../logger';
+import type { DeliverEventResult } from '../workflows/employee/messages';
 import type { PayloadCodec } from '@temporalio/common';
 import type { BambooEnvConfig } from './bamboohr-webhook';
 import { createCodecRouter } from './codec-server';
@@ -258,10 +259,11 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
             plan: result.plan,
             // When the run is due: `tenure report` expects every planned step's evidence once it has passed.
             ...(result.effectiveAt ? { effectiveAt: result.effectiveAt } : {}),
+            ...(isLate(result, event.receivedAt) ? { late: true } : {}),
           },
         });
         metrics.hrEvent({ source: event.source, outcome: result.outcome === 'accepted' ? 'accepted' : 'duplicate' });
-        res.status(result.outcome === 'accepted' ? 202 : 200).json(result);
+        res.status(result.outcome === 'accepted' ? 202 : 200).json(withLateness(result, event.receivedAt));
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError) {
           return refuse(
@@ -352,4 +354,20 @@ export async function startIntakeServer(opts: IntakeOptions & { port: number; ho
       await ledger.close();
     },
   };
+}
+
+/** An accepted event whose instant had already passed when it arrived: its run starts at once, flagged late. */
+function isLate(result: DeliverEventResult, receivedAt: string): boolean {
+  return (
+    result.outcome === 'accepted' &&
+    result.effectiveAt !== undefined &&
+    Date.parse(result.effectiveAt) < Date.parse(receivedAt)
+  );
+}
+
+/** The answer, with `late` (and why) when the run takes effect late. */
+function withLateness(result: DeliverEventResult, receivedAt: string): DeliverEventResult {
+  if (!isLate(result, receivedAt)) return result;
+  const note = `late: ${result.effectiveAt ?? ''} had already passed when the event arrived; the run starts at once`;
+  return { ...result, late: true, reason: result.reason ? `${result.reason}; ${note}` : note };
 }

@@ -24,7 +24,10 @@ export function zoneOffsetMinutes(instant: Date, timeZone: string): number {
 
 /**
  * The instant at which the wall clock in `timeZone` shows `date` at `time` ("HH:MM" or "HH:MM:SS").
- * A local time skipped by a DST jump resolves to the instant just after the jump.
+ * A local time skipped by a DST jump (clocks go forward) is moved forward by the length of the gap — 02:30 on the
+ * night New York jumps from 02:00 to 03:00 is 03:30 — as the wall clock would read had it not jumped (the offset in
+ * force before the jump). A local time that occurs twice (clocks go back) is its first occurrence. docs/architecture.md
+ * ("Time") says the same.
  */
 export function localInstant(date: string, time: string, timeZone: string): Date {
   const m = HH_MM.exec(time);
@@ -39,7 +42,8 @@ export function localInstant(date: string, time: string, timeZone: string): Date
     const w = wallClock(new Date(c), timeZone);
     return `${w.date} ${w.time}` === want;
   });
-  // Ambiguous (clocks went back): the first occurrence. Skipped (clocks went forward): just after the jump.
+  // Ambiguous (clocks went back): the first occurrence. Skipped (clocks went forward): the pre-jump offset, so the
+  // wall time moves forward by the gap.
   return new Date(matching[0] ?? candidates[candidates.length - 1] ?? wall);
 }
 

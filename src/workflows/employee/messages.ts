@@ -25,6 +25,8 @@ export interface DeliverEventResult {
   preProvisionAt?: string;
   policyVersion?: string;
   playbooks?: string[];
+  /** Set by the intake's answer: the instant had already passed when the event arrived (the run starts at once). */
+  late?: boolean;
 }
 
 export interface EventLogEntry {
