@@ -16,6 +16,7 @@ import type { SqlAuditStore } from '../activities/audit';
 import { openAuditStore } from '../activities/audit';
 import { startAuditCheckpointer } from '../activities/audit/checkpoint';
 import { checkpointConfigFromEnv } from '../client/cli-audit';
+import { workflowAnchor } from '../client/checkpoint-anchor';
 import type { Integrations } from '../activities/connectors';
 import { buildIntegrations } from '../activities/connectors';
 import type { HrisConnector } from '../activities/hris-connector';
@@ -238,6 +239,7 @@ export async function startObservability(
       const cp = startAuditCheckpointer({
         store: deps.audit,
         config: checkpoints,
+        anchor: workflowAnchor({ client: deps.client, taskQueue: s.env.TENURE_TASK_QUEUE }),
         ...(deps.logger ? { logger: deps.logger } : {}),
       });
       closers.push(() => cp.stop());

@@ -13,7 +13,12 @@ import { Command, Option } from 'commander';
 import type { OpenAuditStoreOptions } from '../activities/audit';
 import { canonicalJson, openAuditStore, ownerFile, recordHash } from '../activities/audit';
 import type { AuditStore, EvidenceQuery, EvidenceRecord } from '../activities/audit/types';
-import type { AnchoredVerifyReport, ChainSource, CheckpointConfig } from '../activities/audit/checkpoint';
+import type {
+  AnchoredVerifyReport,
+  AuditCheckpoint,
+  ChainSource,
+  CheckpointConfig,
+} from '../activities/audit/checkpoint';
 import { checkpointKeyFromEnv, verifyAgainstCheckpoints, writeCheckpoint } from '../activities/audit/checkpoint';
 import { dataDir } from '../config/local-env';
 
@@ -24,6 +29,33 @@ export interface AuditCliIo {
   /** Opens the store for one command. @default from `env`: DATABASE_URL, else the embedded data dir. */
   openStore: () => Promise<AuditStore>;
   setExitCode: (code: number) => void;
+  /**
+   * The checkpoint workflow's latest checkpoint (undefined: none yet); throws when Temporal cannot be reached.
+   * @default asks the deployment in the environment (`withCliClient`), for `tenure/audit-checkpoints`
+   */
+  checkpointWorkflow: () => Promise<AuditCheckpoint | undefined>;
+}
+
+/** How long `tenure audit verify` waits for Temporal before it reports the workflow anchor as unreachable. */
+const WORKFLOW_ANCHOR_TIMEOUT_MS = 5_000;
+
+async function askCheckpointWorkflow(): Promise<AuditCheckpoint | undefined> {
+  // Lazily: the audit commands must work with no Temporal at all.
+  const { withCliClient } = await import('../app/cli-context');
+  const { workflowLatestCheckpoint } = await import('./checkpoint-anchor');
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('Temporal did not answer in time')), WORKFLOW_ANCHOR_TIMEOUT_MS);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([
+      withCliClient((client) => workflowLatestCheckpoint(client, { timeoutMs: WORKFLOW_ANCHOR_TIMEOUT_MS })),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The embedded store's directory: `<data dir>/audit` (`TENURE_DATA_DIR`, default `<project>/.data`). */
@@ -271,6 +303,11 @@ export function formatTimeline(t: Timeline): string {
 
 // --- commands -----------------------------------------------------------------------------------------
 
+/** The latest checkpoint file's seq and time, from a report (the anchor, unless the workflow's is newer). */
+function loadedLatest(r: AnchoredVerifyReport): { seq: number; at: string } {
+  return r.filesLatest ?? { seq: r.anchor?.seq ?? 0, at: r.anchor?.at ?? '' };
+}
+
 async function withStore<T>(io: AuditCliIo, fn: (store: AuditStore) => Promise<T>): Promise<T> {
   const store = await io.openStore();
   try {
@@ -292,6 +329,7 @@ export function registerAuditCommands(program: Command, overrides: Partial<Audit
     stderr: process.stderr,
     env,
     openStore: () => openFromEnv(env),
+    checkpointWorkflow: askCheckpointWorkflow,
     setExitCode: (code) => {
       process.exitCode = code;
     },
@@ -312,8 +350,16 @@ export function registerAuditCommands(program: Command, overrides: Partial<Audit
     .action((opts: { json?: boolean }) =>
       withStore(io, async (store) => {
         const checkpoints = checkpointConfigFromEnv(io.env);
+        let workflow: AuditCheckpoint | null | { unreachable: string } = null;
+        if (checkpoints) {
+          try {
+            workflow = (await io.checkpointWorkflow()) ?? null;
+          } catch (err) {
+            workflow = { unreachable: err instanceof Error ? err.message : String(err) };
+          }
+        }
         const report: AnchoredVerifyReport | Awaited<ReturnType<AuditStore['verify']>> = checkpoints
-          ? await verifyAgainstCheckpoints(store, checkpoints)
+          ? await verifyAgainstCheckpoints(store, checkpoints, { workflow })
           : await store.verify();
         const anchored = checkpoints ? (report as AnchoredVerifyReport) : undefined;
         if (opts.json) out(io.stdout, JSON.stringify(report, null, 2));
@@ -339,15 +385,33 @@ export function registerAuditCommands(program: Command, overrides: Partial<Audit
               `checkpoint ${anchored.checkpointProblem.file} ${anchored.checkpointProblem.message}: the checkpoints after it are not trusted`,
             );
           }
-          if (anchored?.anchor) {
+          const w = anchored?.workflow;
+          if (anchored && anchored.checkpoints > 0) {
+            const files = loadedLatest(anchored);
             out(
               io.stdout,
               `anchored: ${anchored.checkpoints} signed checkpoint${anchored.checkpoints === 1 ? '' : 's'}, the latest at ` +
-                `${anchored.anchor.at} through seq ${anchored.anchor.seq}`,
+                `${files.at} through seq ${files.seq}`,
             );
-          } else if (anchored) {
+          }
+          if (w?.state === 'checked') {
+            out(
+              io.stdout,
+              `anchored in Temporal: the checkpoint workflow's latest checkpoint, ${w.at} through seq ${w.seq}`,
+            );
+          } else if (w?.state === 'invalid') {
+            out(
+              io.stdout,
+              `the checkpoint workflow's checkpoint (seq ${w.seq}) ${w.message}: someone without the key signalled it`,
+            );
+          } else if (w?.state === 'unreachable') {
+            out(io.stderr, `checkpoint workflow not checked: Temporal is not reachable (${w.message ?? ''})`);
+          } else if (w?.state === 'none') {
+            out(io.stderr, 'checkpoint workflow: no checkpoint in Temporal yet');
+          }
+          if (anchored && !anchored.anchor) {
             out(io.stderr, 'no checkpoint yet: a cut tail or a re-hashed chain would not show');
-          } else {
+          } else if (!anchored) {
             out(
               io.stderr,
               'unanchored: set TENURE_AUDIT_CHECKPOINT_KEY to check against signed checkpoints (a cut tail or a ' +

@@ -3,3 +3,4 @@ export { employeeWorkflow } from './employee/employee';
 export { offboardingWorkflow, onboardingWorkflow, roleChangeWorkflow } from './onboarding/onboarding';
 export { approvalWorkflow } from './approval/approval';
 export { manualTaskWorkflow } from './task/task';
+export { auditCheckpointWorkflow } from './audit-checkpoint/audit-checkpoint';

@@ -83,6 +83,8 @@ describe('hardening: signed checkpoints anchor the audit chain', function () {
       stderr,
       env: over,
       openStore: () => Promise.resolve(borrowed),
+      // The files only (the workflow anchor: hardening-audit-checkpoint-workflow.test.ts).
+      checkpointWorkflow: () => Promise.resolve(undefined),
       setExitCode: (c) => {
         code = c;
       },

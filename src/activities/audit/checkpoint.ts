@@ -174,69 +174,157 @@ export async function writeCheckpoint(
   return checkpoint;
 }
 
+/** Where a checkpoint came from, as verify reports it. */
+export type AnchorSource = 'files' | 'workflow';
+
 export interface AnchoredVerifyReport extends VerifyReport {
-  /** The latest valid checkpoint the chain was checked against. */
-  anchor?: { seq: number; hash: string; at: string };
-  /** Checkpoints that were found and checked. */
+  /** The latest valid checkpoint the chain was checked against (of either source). */
+  anchor?: { seq: number; hash: string; at: string; source: AnchorSource };
+  /** Checkpoint files that were found and checked. */
   checkpoints: number;
+  /** The latest valid checkpoint file. */
+  filesLatest?: { seq: number; at: string };
   /** A checkpoint file that does not verify (so what it anchors cannot be trusted). */
   checkpointProblem?: { file: string; message: string };
+  /**
+   * The checkpoint workflow's latest checkpoint (Temporal history), when it was asked: `checked` with what it
+   * anchored, `none` (no checkpoint yet), `invalid` (not signed with this key: not trusted), or `unreachable`.
+   */
+  workflow?:
+    | { state: 'checked'; seq: number; at: string }
+    | { state: 'none' | 'unreachable'; message?: string }
+    | { state: 'invalid'; seq: number; message: string };
 }
 
+type Problem = NonNullable<VerifyReport['problem']>;
+
 /**
- * The chain's own check plus every checkpoint: each anchored record must exist with the anchored hash. The report's
- * `problem` is the first broken record by seq: `deleted` (missing: a gap or a cut tail) or `changed` (its hash is not
- * the anchored one: it, or its content, was rewritten, whether or not later hashes were recomputed).
+ * The first record, by seq, that is missing or not what `checkpoints` (ascending, not necessarily contiguous)
+ * anchored. `chainEnd` is the chain's own head seq (records 1…chainEnd are contiguous when the chain verified).
  */
-export async function verifyAgainstCheckpoints(
-  store: AuditStore,
-  cfg: CheckpointConfig,
-): Promise<AnchoredVerifyReport> {
-  const chain = await store.verify();
-  const loaded = loadCheckpoints(cfg);
-  const latest = loaded.checkpoints.at(-1);
-  const base: AnchoredVerifyReport = {
-    ...chain,
-    checkpoints: loaded.checkpoints.length,
-    ...(latest ? { anchor: { seq: latest.seq, hash: latest.hash, at: latest.at } } : {}),
-    ...(loaded.problem ? { checkpointProblem: loaded.problem } : {}),
-  };
-  let anchored: NonNullable<VerifyReport['problem']> | undefined;
-  const stream = store.stream(latest ? { throughSeq: latest.seq } : { throughSeq: 0 })[Symbol.asyncIterator]();
+async function firstAnchoredProblem(
+  store: Pick<AuditStore, 'stream'>,
+  checkpoints: AuditCheckpoint[],
+  chainEnd: number,
+  label: (c: AuditCheckpoint) => string,
+): Promise<Problem | undefined> {
+  const latest = checkpoints.at(-1);
+  if (!latest) return undefined;
+  let found: Problem | undefined;
+  const stream = store.stream({ throughSeq: latest.seq })[Symbol.asyncIterator]();
   let next = await stream.next();
-  outer: for (const c of loaded.checkpoints) {
+  outer: for (const c of checkpoints) {
     for (let i = 0; i < c.hashes.length; i++) {
       const seq = c.fromSeq + i;
       while (!next.done && next.value.seq < seq) next = await stream.next();
       if (next.done || next.value.seq > seq) {
-        const cut = next.done;
-        anchored = {
+        found = {
           seq,
           kind: 'deleted',
-          message: cut
-            ? `record ${seq} is missing: the chain ends at ${chain.head?.seq ?? 0}, but checkpoint ${c.at} anchored it through ${latest?.seq} (the tail was cut)`
-            : `record ${seq} is missing, though checkpoint ${c.at} anchored it`,
+          message: next.done
+            ? `record ${seq} is missing: the chain ends at ${chainEnd}, but ${label(c)} anchored it through ${latest.seq} (the tail was cut)`
+            : `record ${seq} is missing, though ${label(c)} anchored it`,
         };
         break outer;
       }
       if (next.value.hash !== c.hashes[i]) {
-        anchored = {
+        found = {
           seq,
           key: next.value.key,
           kind: 'changed',
-          message: `record ${seq} is not the record checkpoint ${c.at} anchored: it was rewritten (and the chain re-hashed from it)`,
+          message:
+            i === 0 && c.fromSeq > 1 && checkpoints.length === 1
+              ? `record ${seq} is not the record ${label(c)} anchored: it, or a record before it, was rewritten (and the chain re-hashed)`
+              : `record ${seq} is not the record ${label(c)} anchored: it was rewritten (and the chain re-hashed from it)`,
         };
         break outer;
       }
     }
   }
   await stream.return?.();
-  const problems = [chain.problem, anchored].filter((p): p is NonNullable<typeof p> => p !== undefined);
+  // A cut below the anchored range: the first missing record is the one after the chain's end.
+  if (chainEnd < latest.seq && (!found || found.seq > chainEnd + 1)) {
+    found = {
+      seq: chainEnd + 1,
+      kind: 'deleted',
+      message: `record ${chainEnd + 1} is missing: the chain ends at ${chainEnd}, but ${label(latest)} anchored it through ${latest.seq} (the tail was cut)`,
+    };
+  }
+  return found;
+}
+
+/** Whether `c` carries a valid MAC for the key (a checkpoint from Temporal is trusted only then). */
+export function checkpointSigned(key: Buffer, c: AuditCheckpoint): boolean {
+  return c.v === CHECKPOINT_VERSION && Array.isArray(c.hashes) && macMatches(key, c);
+}
+
+/**
+ * The chain's own check plus every checkpoint: each anchored record must exist with the anchored hash. The report's
+ * `problem` is the first broken record by seq: `deleted` (missing: a gap or a cut tail) or `changed` (its hash is not
+ * the anchored one: it, or its content, was rewritten, whether or not later hashes were recomputed). `workflow` is
+ * the checkpoint workflow's latest checkpoint (see `src/workflows/audit-checkpoint`), checked the same way when
+ * given, so the chain stays anchored when the checkpoint files are gone.
+ */
+export async function verifyAgainstCheckpoints(
+  store: AuditStore,
+  cfg: CheckpointConfig,
+  opts: { workflow?: AuditCheckpoint | null | { unreachable: string } } = {},
+): Promise<AnchoredVerifyReport> {
+  const chain = await store.verify();
+  const chainEnd = chain.head?.seq ?? 0;
+  const loaded = loadCheckpoints(cfg);
+  const fileProblem = await firstAnchoredProblem(store, loaded.checkpoints, chainEnd, (c) => `checkpoint ${c.at}`);
+  let workflow: AnchoredVerifyReport['workflow'];
+  let workflowProblem: Problem | undefined;
+  let trusted: AuditCheckpoint | undefined;
+  const w = opts.workflow;
+  if (w === null) workflow = { state: 'none' };
+  else if (w && 'unreachable' in w) workflow = { state: 'unreachable', message: w.unreachable };
+  else if (w && !checkpointSigned(cfg.key, w)) {
+    workflow = { state: 'invalid', seq: w.seq, message: 'does not carry a valid signature for this key' };
+  } else if (w) {
+    trusted = w;
+    workflow = { state: 'checked', seq: w.seq, at: w.at };
+    workflowProblem = await firstAnchoredProblem(
+      store,
+      [w],
+      chainEnd,
+      (c) => `the checkpoint workflow's checkpoint ${c.at}`,
+    );
+  }
+  const latestFile = loaded.checkpoints.at(-1);
+  const latest =
+    trusted && (!latestFile || trusted.seq > latestFile.seq)
+      ? { seq: trusted.seq, hash: trusted.hash, at: trusted.at, source: 'workflow' as const }
+      : latestFile
+        ? { seq: latestFile.seq, hash: latestFile.hash, at: latestFile.at, source: 'files' as const }
+        : undefined;
+  const problems = [chain.problem, fileProblem, workflowProblem].filter((p): p is Problem => p !== undefined);
   problems.sort((a, b) => a.seq - b.seq);
   const problem = problems[0];
-  const ok = problem === undefined && !loaded.problem;
-  const { problem: _chainProblem, ...rest } = base;
-  return problem ? { ...rest, ok, problem } : { ...rest, ok };
+  const ok = problem === undefined && !loaded.problem && workflow?.state !== 'invalid';
+  const { problem: _chainProblem, ...rest } = chain;
+  return {
+    ...rest,
+    ok,
+    checkpoints: loaded.checkpoints.length,
+    ...(latestFile ? { filesLatest: { seq: latestFile.seq, at: latestFile.at } } : {}),
+    ...(latest ? { anchor: latest } : {}),
+    ...(loaded.problem ? { checkpointProblem: loaded.problem } : {}),
+    ...(workflow ? { workflow } : {}),
+    ...(problem ? { problem } : {}),
+  };
+}
+
+/**
+ * A second place for checkpoints beside the files: the checkpoint workflow's history (src/client/checkpoint-anchor.ts
+ * builds one from a Temporal client). Kept as an interface so activity code imports no workflow code.
+ */
+export interface CheckpointAnchor {
+  /** The latest checkpoint it holds, or undefined. */
+  latest(): Promise<AuditCheckpoint | undefined>;
+  /** Hands it a checkpoint (it keeps the newest). */
+  record(c: AuditCheckpoint): Promise<void>;
 }
 
 export interface AuditCheckpointer {
@@ -252,15 +340,41 @@ export interface AuditCheckpointer {
 export function startAuditCheckpointer(opts: {
   store: ChainSource;
   config: CheckpointConfig;
+  /**
+   * Also hand every checkpoint to the checkpoint workflow (Temporal history), and write none over a chain that no
+   * longer matches the workflow's latest one (so deleting the files does not let a re-chained store be re-anchored).
+   */
+  anchor?: CheckpointAnchor;
   /** @default 300000 (5 minutes) */
   intervalMs?: number;
   logger?: { info(o: object, m: string): void; error(o: object, m: string): void };
 }): AuditCheckpointer {
   let running: Promise<AuditCheckpoint | undefined> = Promise.resolve(undefined);
+  const once = async (): Promise<AuditCheckpoint | undefined> => {
+    const anchor = opts.anchor;
+    let remote: AuditCheckpoint | undefined;
+    if (anchor) {
+      remote = await anchor.latest();
+      if (remote && checkpointSigned(opts.config.key, remote)) {
+        const head = await opts.store.head();
+        const problem = await firstAnchoredProblem(
+          opts.store,
+          [remote],
+          head?.seq ?? 0,
+          () => 'the checkpoint workflow',
+        );
+        if (problem) throw new Error(`${problem.message}: no checkpoint written`);
+      }
+    }
+    const c = await writeCheckpoint(opts.store, opts.config);
+    const newest = c ?? loadCheckpoints(opts.config).checkpoints.at(-1);
+    if (anchor && newest && (!remote || newest.seq > remote.seq)) await anchor.record(newest);
+    return c;
+  };
   const tick = (): Promise<AuditCheckpoint | undefined> => {
     running = running.then(async () => {
       try {
-        const c = await writeCheckpoint(opts.store, opts.config);
+        const c = await once();
         if (c) opts.logger?.info({ seq: c.seq, records: c.hashes.length }, 'audit checkpoint written');
         return c;
       } catch (err) {
