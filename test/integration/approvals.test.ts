@@ -99,7 +99,13 @@ describe('approvals: Slack decisions through the interactivity endpoint', functi
     });
     assert.ok(prepared);
     assert.deepEqual(prepared.levels, [
-      { role: 'manager', approvers: [manager.id], escalateTo: [boss.id] },
+      {
+        role: 'manager',
+        approvers: [manager.id],
+        escalateTo: [boss.id],
+        // Managers' HR ids, so their eligibility is checked again when they decide.
+        hrIds: { [manager.id]: manager.hrId, [boss.id]: boss.hrId },
+      },
       { role: 'owner', approvers: [owner.id], escalateTo: [fallback.id] },
     ]);
     assert.equal(prepared.slaMs, 60_000);

@@ -294,10 +294,25 @@ export function createPeopleActivities(deps: PeopleActivityDeps) {
     }
   }
 
+  /**
+   * May this HR person decide? Only while their identity-provider account is active: a manager Tenure offboarded or
+   * suspended for a leave is inactive there. Without an identity provider connector nothing can be said (eligible).
+   */
+  async function approverEligibility(hrId: string): Promise<{ eligible: boolean; reason?: string }> {
+    const idp = idpId ? deps.connectors.get(idpId) : undefined;
+    if (!idp) return { eligible: true };
+    const account = await idp.findByHrKey(hrId);
+    if (!account) return { eligible: false, reason: 'has no account in the identity provider' };
+    if (!account.active)
+      return { eligible: false, reason: 'is not active in the identity provider (left, or on leave)' };
+    return { eligible: true };
+  }
+
   async function slackIdByHrId(hrId: string): Promise<string | undefined> {
     const idp = idpId ? deps.connectors.get(idpId) : undefined;
     if (!idp) return undefined;
     const account = await idp.findByHrKey(hrId);
+    if (account && !account.active) return undefined;
     return account ? slackIdByEmail(account.userName) : undefined;
   }
 
@@ -398,7 +413,38 @@ export function createPeopleActivities(deps: PeopleActivityDeps) {
     const fallback = await slackIds(plan.fallback);
     const levels: ApprovalLevel[] = [];
     for (const l of plan.levels) {
+      const hrIds: Record<string, string> = {};
       let approvers = await slackIds(l.approvers);
+      const manager = l.role === 'manager' ? l.approvers.find((r) => r.kind === 'hr') : undefined;
+      if (manager?.kind === 'hr') {
+        const check = await approverEligibility(manager.hrId);
+        if (!check.eligible) {
+          // A departed or suspended manager never approves: the next in the chain (their manager, else fallback).
+          approvers = [];
+          await audit.append({
+            key: stepIdempotencyKey(workflowId(), `approver-skipped:${i.systemId}:${manager.hrId}`),
+            hrId: i.hrId,
+            systemId: i.systemId,
+            actor: PEOPLE_ACTOR,
+            action: 'approver_skipped',
+            requestId: workflowId(),
+            at: new Date().toISOString(),
+            outcome: 'skipped',
+            detail: { level: l.role, approverHrId: manager.hrId, reason: `the manager ${check.reason ?? ''}`.trim() },
+          });
+          const next = await slackIds(l.escalateTo);
+          for (const ref of l.escalateTo) {
+            if (ref.kind !== 'manager-of' || !deps.directory) continue;
+            const boss = await deps.directory.managerOf(ref.hrId);
+            const id = boss ? await slackIdByHrId(boss) : undefined;
+            if (boss && id) hrIds[id] = boss;
+          }
+          approvers = next;
+        } else {
+          const id = await slackIdByHrId(manager.hrId);
+          if (id) hrIds[id] = manager.hrId;
+        }
+      }
       if (approvers.length === 0) approvers = fallback;
       if (approvers.length === 0) {
         throw ApplicationFailure.nonRetryable(
@@ -408,7 +454,18 @@ export function createPeopleActivities(deps: PeopleActivityDeps) {
       }
       let escalateTo = await slackIds(l.escalateTo);
       if (escalateTo.length === 0) escalateTo = fallback;
-      levels.push({ role: l.role, approvers, escalateTo: escalateTo.filter((x) => !approvers.includes(x)) });
+      for (const ref of l.escalateTo) {
+        if (ref.kind !== 'manager-of' || !deps.directory) continue;
+        const boss = await deps.directory.managerOf(ref.hrId);
+        const id = boss ? await slackIdByHrId(boss) : undefined;
+        if (boss && id) hrIds[id] = boss;
+      }
+      levels.push({
+        role: l.role,
+        approvers,
+        escalateTo: escalateTo.filter((x) => !approvers.includes(x)),
+        ...(Object.keys(hrIds).length ? { hrIds } : {}),
+      });
     }
     const name = displayName(i.record);
     return {
@@ -557,6 +614,35 @@ export function createPeopleActivities(deps: PeopleActivityDeps) {
      */
     prepareExceptionTask(i: PrepareExceptionTaskInput): Promise<ExceptionTaskPlan> {
       return classified(() => prepareExceptionTask(i));
+    },
+
+    /**
+     * A manager's decision, checked again when it arrives: still active in the identity provider? A refusal is
+     * evidence; the request stays open for the others.
+     */
+    async checkApprover(i: {
+      requestId: string;
+      hrId: string;
+      systemId: string;
+      level: number;
+      slackUserId: string;
+      approverHrId: string;
+    }): Promise<{ eligible: boolean; reason?: string }> {
+      const check = await classified(() => approverEligibility(i.approverHrId));
+      if (!check.eligible) {
+        await audit.append({
+          key: stepIdempotencyKey(workflowId(), `approver-refused:${i.level}:${i.slackUserId}`),
+          hrId: i.hrId,
+          systemId: i.systemId,
+          actor: { type: 'person', id: `slack:${i.slackUserId}` },
+          action: 'approval_decision_refused',
+          requestId: i.requestId,
+          at: new Date().toISOString(),
+          outcome: 'refused',
+          detail: { level: i.level, approverHrId: i.approverHrId, reason: `the approver ${check.reason ?? ''}`.trim() },
+        });
+      }
+      return check;
     },
 
     /** A step nobody fixed in time is abandoned: evidence, so the run can end and later events go ahead. */

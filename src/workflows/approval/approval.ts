@@ -6,6 +6,7 @@ import {
   currentUpdateInfo,
   isCancellation,
   log,
+  patched,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -22,6 +23,9 @@ import type {
   SlackMessageRef,
 } from './messages';
 import { approvalStatusQuery, decideUpdate } from './messages';
+
+/** A manager's decision is checked again when it arrives (active in the identity provider), not only at request. */
+export const APPROVER_ELIGIBILITY_PATCH = 'tenure-approver-eligibility';
 
 /** Levels are decided in sequence; Slack block ids carry the level as one digit. */
 export const MAX_LEVELS = 9;
@@ -44,6 +48,8 @@ export async function approvalWorkflow(input: ApprovalInput): Promise<ApprovalRe
 
 class Approval {
   readonly status: ApprovalStatus;
+  /** Set when a level's last approver turned out ineligible: it escalates without waiting for its SLA. */
+  private escalateNow = false;
 
   constructor(private readonly input: ApprovalInput) {
     checkInput(input);
@@ -127,7 +133,11 @@ class Approval {
       if (isDecided(l)) return true;
       const now = Date.now();
       if (now >= deadline) return false;
-      if (await condition(() => isDecided(l), Math.min(deadline, nextReminder) - now)) return true;
+      if (await condition(() => isDecided(l) || this.escalateNow, Math.min(deadline, nextReminder) - now)) {
+        if (isDecided(l)) return true;
+        this.escalateNow = false;
+        return false;
+      }
       if (Date.now() >= deadline) return isDecided(l);
       if (Date.now() >= nextReminder) {
         l.reminders += 1;
@@ -259,7 +269,39 @@ class Approval {
     }
   }
 
-  decide(d: Decision): ApprovalStatus {
+  async decide(d: Decision): Promise<ApprovalStatus> {
+    const approverHrId = this.input.levels[d.level]?.hrIds?.[d.slackUserId];
+    if (approverHrId !== undefined && patched(APPROVER_ELIGIBILITY_PATCH)) {
+      const check = await record.checkApprover({
+        requestId: this.input.requestId,
+        hrId: this.input.hrId,
+        systemId: this.input.systemId,
+        level: d.level,
+        slackUserId: d.slackUserId,
+        approverHrId,
+      });
+      if (!check.eligible) {
+        // Gone or suspended since the request was sent: not their decision any more; the others can still decide.
+        for (const level of this.status.levels) {
+          level.approvers = level.approvers.filter((x) => x !== d.slackUserId);
+          level.escalateTo = level.escalateTo.filter((x) => x !== d.slackUserId);
+        }
+        // Nobody left to ask at this level before the SLA: escalate now (the next in the chain, or the fallback).
+        const open = this.level(this.status.level);
+        if (open.state === 'waiting' && open.approvers.length === 0) this.escalateNow = true;
+        this.refresh();
+        throw ApplicationFailure.nonRetryable(
+          'you can no longer decide this request: you are not active in the identity provider',
+          'NotAnApprover',
+        );
+      }
+      // Decided by someone else while the check ran.
+      this.validateDecision(d);
+    }
+    return this.record(d);
+  }
+
+  private record(d: Decision): ApprovalStatus {
     const l = this.level(d.level);
     l.state = d.decision === 'approve' ? 'approved' : 'rejected';
     l.decidedAt = new Date().toISOString();

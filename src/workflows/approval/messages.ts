@@ -7,6 +7,11 @@ export interface ApprovalLevel {
   approvers: string[];
   /** Who may also decide once the level is escalated (the manager's manager, the fallback approvers): Slack user ids. */
   escalateTo: string[];
+  /**
+   * Slack user id → HR id, for deciders who are managers (the manager, the manager's manager): their eligibility
+   * (active in the identity provider) is checked again when their decision arrives.
+   */
+  hrIds?: Record<string, string>;
 }
 
 /** What the approver sees. The input is encrypted by the payload codec; nothing here reaches search attributes. */
