@@ -3,7 +3,9 @@ import type { Client } from '@temporalio/client';
 import pino from 'pino';
 import type { AuditStore } from '../../src/activities/audit';
 import { openAuditStore } from '../../src/activities/audit';
+import type { RunningWorker } from '../../src/app/compose';
 import { connectClient, startIntake, startWorker } from '../../src/app/compose';
+import type { TenureSettings } from '../../src/app/settings';
 import { loadSettings } from '../../src/app/settings';
 import { REDACT_PATHS } from '../../src/logger';
 import type { BambooStandin } from '../../src/dev/bamboohr-standin';
@@ -39,6 +41,10 @@ export interface TenureHarness {
   tenure: TenureClient;
   /** Every log line the intake server wrote, parsed. */
   logLines: Record<string, unknown>[];
+  /** The settings the worker and intake were composed from (src/app/settings.ts). */
+  settings: TenureSettings;
+  /** The harness's worker: a test may stop it and start another (e.g. on a changed policy). */
+  worker: RunningWorker;
   stop(): Promise<void>;
 }
 
@@ -166,6 +172,8 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
       slackSigningSecret,
       tenure: new TenureClient({ url: intake.url, secret: webhookSecret }),
       logLines,
+      settings,
+      worker,
       stop,
     };
   } catch (err) {

@@ -397,11 +397,29 @@ export function createPeopleActivities(deps: PeopleActivityDeps) {
   }
 
   /** Connector errors out of an activity become retryable or permanent failures (see `toActivityFailure`). */
-  async function classified<T>(fn: () => Promise<T>): Promise<T> {
+  async function classified<T>(
+    fn: () => Promise<T>,
+    failed?: { action: string; hrId: string; systemId: string },
+  ): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      throw toActivityFailure(err);
+      const failure = toActivityFailure(err);
+      // A permanent failure (a configuration error, nobody to ask) is evidence like any other failed step.
+      if (failed && failure instanceof ApplicationFailure && failure.nonRetryable) {
+        await audit.append({
+          key: stepIdempotencyKey(workflowId(), `${failed.action}:${failed.systemId}:failed`),
+          hrId: failed.hrId,
+          systemId: failed.systemId,
+          actor: PEOPLE_ACTOR,
+          action: failed.action,
+          requestId: workflowId(),
+          at: new Date().toISOString(),
+          outcome: 'failed',
+          detail: { errorType: failure.type ?? 'error', error: failure.message },
+        });
+      }
+      throw failure;
     }
   }
 
@@ -672,7 +690,7 @@ export function createPeopleActivities(deps: PeopleActivityDeps) {
      * fallback approvers.
      */
     prepareApproval(i: PrepareApprovalInput): Promise<ApprovalInput | null> {
-      return classified(() => prepareApproval(i));
+      return classified(() => prepareApproval(i), { action: 'prepare_approval', hrId: i.hrId, systemId: i.systemId });
     },
 
     /**
@@ -680,7 +698,11 @@ export function createPeopleActivities(deps: PeopleActivityDeps) {
      * verified by reading the app when the system has a connector that can read it.
      */
     prepareManualTask(i: PrepareManualTaskInput): Promise<ManualTaskInput> {
-      return classified(() => prepareManualTask(i));
+      return classified(() => prepareManualTask(i), {
+        action: 'prepare_manual_task',
+        hrId: i.hrId,
+        systemId: i.systemId,
+      });
     },
 
     /** Sends one approver (or escalation target) the request with Approve and Reject. */

@@ -55,6 +55,9 @@ const { planEvent } = proxyLocalActivities<TenureActivities>({
  */
 export const EXCEPTION_OWNER_PATCH = 'tenure-exception-owner';
 
+/** `adopt-policy` takes the new policy's instants too, not only its steps. */
+export const ADOPT_TIMING_PATCH = 'tenure-adopt-timing';
+
 /** A cancelled step (the run was superseded) is not recorded as an exception (no `TenureWaitingOn=operator:`). */
 export const CANCELLED_NOT_EXCEPTION_PATCH = 'tenure-cancelled-not-exception';
 
@@ -314,6 +317,12 @@ class Onboarding {
     this.status.steps = this.steps.map(toStatus);
     this.status.policyVersion = planned.plan.policyVersion;
     this.status.playbooks = planned.plan.playbooks;
+    // The new policy's timing too (activation hour, pre-provisioning days): the waiting timers re-arm.
+    if (patched(ADOPT_TIMING_PATCH)) {
+      this.status.effectiveAt = planned.effectiveAt;
+      this.status.preProvisionAt = planned.preProvisionAt;
+      this.rearmed = true;
+    }
     return this.status;
   }
 
