@@ -24,9 +24,12 @@ export function buildWebhookJsonSchema(): Json {
   }) as Json;
   const properties = generated.properties as Record<string, Json>;
   const record = properties.record as Json;
+  const location = (record.properties as Record<string, Json>).location as Json;
+  // Unknown fields are allowed by the schema: the server ignores them and names them in `ignoredFields`, or refuses
+  // them when its policy says `intake.unknownFields: refuse`. Said explicitly, not left to a validator's default.
+  for (const object of [generated, record, location]) object.additionalProperties = true;
   // The refinement "needs personalEmail or workEmail", which zod cannot export, as JSON Schema can say it.
   record.anyOf = [{ required: ['personalEmail'] }, { required: ['workEmail'] }];
-  const location = (record.properties as Record<string, Json>).location as Json;
   const timeZone = (location.properties as Record<string, Json>).timeZone as Json;
   timeZone.description = 'IANA time zone name, e.g. "Europe/Lisbon"; checked against the server\'s time zone database.';
   return {
@@ -36,7 +39,9 @@ export function buildWebhookJsonSchema(): Json {
     description:
       'Body of POST /webhooks/hr. Generated from webhookEventSchema (src/domain/employee.ts) by ' +
       'scripts/gen-webhook-schema.ts; do not edit by hand. Beyond this schema the server checks that dates ' +
-      'exist on the calendar and that timeZone is a known IANA zone. See docs/webhook.md.',
+      'exist on the calendar and that timeZone is a known IANA zone. Fields not named here are ignored and named ' +
+      "in the answer's ignoredFields, or refused when the server's policy sets intake.unknownFields: refuse. " +
+      'See docs/webhook.md.',
     ...Object.fromEntries(Object.entries(generated).filter(([k]) => k !== '$schema')),
   };
 }

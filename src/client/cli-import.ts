@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { intakeSender } from '../app/cli-context';
-import { hrEventKinds, type HrEventKind } from '../domain/employee';
+import { hrEventKinds, unknownFieldPolicies, type HrEventKind, type UnknownFieldPolicy } from '../domain/employee';
 import { importRoster, type ImportProgress, type ImportSummary } from './csv-import';
 import type { TenureClient } from './tenure-client';
 
@@ -27,6 +27,13 @@ function kindOption(value: string): HrEventKind {
     throw new InvalidArgumentError(`must be one of ${hrEventKinds.join(', ')}`);
   }
   return value as HrEventKind;
+}
+
+function unknownColumnsOption(value: string): UnknownFieldPolicy {
+  if (!(unknownFieldPolicies as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`must be one of ${unknownFieldPolicies.join(', ')}`);
+  }
+  return value as UnknownFieldPolicy;
 }
 
 /** A one-line progress bar on a terminal; a line per 10% otherwise. */
@@ -75,11 +82,24 @@ export function registerImportCommands(program: Command, deps: ImportCommandDeps
     .option('--dry-run', 'validate and report; send nothing', false)
     .option('--concurrency <n>', 'requests in flight at once', positiveInt, 8)
     .option('--kind <kind>', 'event kind for rows without a kind column', kindOption, 'hire' as HrEventKind)
+    .option(
+      '--unknown-columns <ignore|refuse>',
+      'a column the importer does not know: ignore it (and say so), or refuse the file',
+      unknownColumnsOption,
+      'ignore' as UnknownFieldPolicy,
+    )
     .option('--json', 'print the summary as JSON on stdout', false)
     .action(
       async (
         file: string,
-        opts: { atomic: boolean; dryRun: boolean; concurrency: number; kind: HrEventKind; json: boolean },
+        opts: {
+          atomic: boolean;
+          dryRun: boolean;
+          concurrency: number;
+          kind: HrEventKind;
+          unknownColumns: UnknownFieldPolicy;
+          json: boolean;
+        },
       ) => {
         const text = readFileSync(file, 'utf8');
         const client = opts.dryRun
@@ -90,8 +110,12 @@ export function registerImportCommands(program: Command, deps: ImportCommandDeps
           dryRun: opts.dryRun,
           concurrency: opts.concurrency,
           defaultKind: opts.kind,
+          unknownColumns: opts.unknownColumns,
           onProgress: progressPrinter(stderr),
         });
+        if (summary.ignoredColumns.length > 0) {
+          stderr.write(`ignored unknown column(s): ${summary.ignoredColumns.join(', ')}\n`);
+        }
         for (const e of summary.errors) stderr.write(`row ${e.row}, column ${e.column}: ${e.message}\n`);
         stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : summaryText(summary));
         const bad =

@@ -3,13 +3,15 @@
  * with the same zod schema the intake server uses, naming row and column → send the valid rows through
  * `TenureClient` with bounded concurrency. Columns and answers are documented in docs/import.md.
  *
- * Rows are numbered as a spreadsheet shows them: the header is row 1, the first person row 2.
+ * Rows are numbered as a spreadsheet shows them: the header is row 1, the first person row 2. A column the importer
+ * does not know is ignored and named in `ignoredColumns`, as the webhook ignores unknown fields, unless
+ * `unknownColumns` is "refuse" (the file is then unusable).
  */
 import { createHash } from 'node:crypto';
 import { parse, type Options as CsvParseOptions } from 'csv-parse/sync';
 import type { z } from 'zod';
-import { webhookEventSchema, type HrEventKind } from '../domain/employee';
-import { cleanEventText } from '../domain/text';
+import { webhookEventSchema, type HrEventKind, type UnknownFieldPolicy } from '../domain/employee';
+import { cleanEventText, stripControlCharacters } from '../domain/text';
 import type { SendEventInput, SendEventResult } from './tenure-client';
 
 /** Every column the importer knows. Header names match case-insensitively, ignoring spaces, `_` and `-`. */
@@ -71,6 +73,8 @@ export interface ParsedRoster {
   errors: CsvRowError[];
   /** The file itself is unusable (bad header, broken quoting): nothing may be sent. */
   fatal: boolean;
+  /** Header names of the columns the importer does not know and ignored (under `unknownColumns: "ignore"`). */
+  ignoredColumns: string[];
 }
 
 export interface ParseRosterOptions {
@@ -78,6 +82,11 @@ export interface ParseRosterOptions {
   defaultKind?: HrEventKind;
   /** `sourceUpdatedAt` for rows without one. @default now */
   now?: () => Date;
+  /**
+   * A column the importer does not know: `ignore` it (named in `ignoredColumns`) or `refuse` the file, as the
+   * policy's `intake.unknownFields` does for webhook fields. @default "ignore"
+   */
+  unknownColumns?: UnknownFieldPolicy;
 }
 
 function normalizeHeader(name: string): string {
@@ -128,16 +137,20 @@ export function parseRosterCsv(text: string, options: ParseRosterOptions = {}): 
       valid: [],
       errors: [{ row: lines ?? 1, column: '(file)', message: `not readable as CSV: ${(err as Error).message}` }],
       fatal: true,
+      ignoredColumns: [],
     };
   }
 
   const header = records[0] ?? [];
   const errors: CsvRowError[] = [];
+  const ignoredColumns: string[] = [];
   const columns: (CsvColumn | undefined)[] = header.map((name) => COLUMN_BY_KEY.get(normalizeHeader(name)));
   header.forEach((name, i) => {
     const column = columns[i];
     if (column === undefined) {
-      errors.push({ row: 1, column: name, message: `unknown column (known: ${CSV_COLUMNS.join(', ')})` });
+      if ((options.unknownColumns ?? 'ignore') === 'ignore')
+        ignoredColumns.push(stripControlCharacters(name) || '(unnamed)');
+      else errors.push({ row: 1, column: name, message: `unknown column (known: ${CSV_COLUMNS.join(', ')})` });
     } else if (columns.indexOf(column) !== i) {
       errors.push({ row: 1, column: name, message: `repeats column ${header[columns.indexOf(column)] ?? column}` });
     }
@@ -146,7 +159,9 @@ export function parseRosterCsv(text: string, options: ParseRosterOptions = {}): 
     if (!columns.includes(required)) errors.push({ row: 1, column: required, message: 'required column is missing' });
   }
   if (header.length === 0) errors.push({ row: 1, column: '(file)', message: 'the file is empty: no header row' });
-  if (errors.length > 0) return { rows: Math.max(0, records.length - 1), valid: [], errors, fatal: true };
+  if (errors.length > 0) {
+    return { rows: Math.max(0, records.length - 1), valid: [], errors, fatal: true, ignoredColumns };
+  }
 
   const headerName = (column: CsvColumn): string => header[columns.indexOf(column)] ?? column;
   const valid: RosterRow[] = [];
@@ -221,7 +236,7 @@ export function parseRosterCsv(text: string, options: ParseRosterOptions = {}): 
     valid.push({ row, event: parsed.data });
   });
   errors.sort((a, b) => a.row - b.row);
-  return { rows, valid, errors, fatal: false };
+  return { rows, valid, errors, fatal: false, ignoredColumns };
 }
 
 /** Something that sends events: a `TenureClient`, or a stand-in in tests. */
@@ -266,6 +281,8 @@ export interface ImportSummary {
   valid: number;
   invalid: number;
   errors: CsvRowError[];
+  /** Columns the importer does not know and ignored (see `unknownColumns`). */
+  ignoredColumns: string[];
   /** Nothing was sent because the file is unusable, or `--atomic` found a bad row, or a dry run. */
   sentNothing: boolean;
   reason?: string;
@@ -296,6 +313,7 @@ export async function importRoster(
     valid: parsed.valid.length,
     invalid: new Set(parsed.errors.map((e) => e.row)).size,
     errors: parsed.errors,
+    ignoredColumns: parsed.ignoredColumns,
   };
   const nothing = (reason: string): ImportSummary => ({
     ...base,

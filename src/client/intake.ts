@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import express from 'express';
-import type { HrEvent } from '../domain/employee';
-import { employeeRecordSchema, webhookEventSchema } from '../domain/employee';
+import type { HrEvent, UnknownFieldPolicy } from '../domain/employee';
+import { employeeRecordSchema, unknownEventFields, webhookEventSchema } from '../domain/employee';
 import { planHireEvent } from '../domain/plan-event';
 import type { LoadedPolicy } from '../config/policy-file';
 import type { AuditStore, EvidenceInput } from '../activities/audit/types';
@@ -91,10 +91,29 @@ export function endpointLabel(req: express.Request): string {
 }
 const INTAKE_ACTOR = { type: 'system', id: 'tenure-intake' } as const;
 
+/** Under `intake.unknownFields: refuse`, one issue per unknown field; none under `ignore`. */
+function unknownFieldIssues(
+  fields: readonly string[],
+  policy: UnknownFieldPolicy,
+): { path: string; message: string }[] {
+  if (policy !== 'refuse') return [];
+  return fields.map((path) => ({
+    path,
+    message: 'is not a field Tenure knows, and the policy refuses unknown fields (intake.unknownFields)',
+  }));
+}
+
+/** `{ ignoredFields }` when some were ignored, for answers and evidence: names only, never values. */
+function ignoredFieldsOf(fields: readonly string[]): { ignoredFields?: string[] } {
+  return fields.length > 0 ? { ignoredFields: [...fields] } : {};
+}
+
 /** The intake HTTP app: HR webhooks in, update-with-start out. Stateless, safe behind a load balancer. */
 export function createIntakeApp(opts: IntakeOptions): express.Express {
   const now = opts.now ?? Date.now;
   const log = opts.logger;
+  /** What to do with fields the schema does not know. @default "ignore" (also when no policy is loaded) */
+  const unknownFieldPolicy: UnknownFieldPolicy = opts.policy?.policy.intake?.unknownFields ?? 'ignore';
   const metrics = opts.metrics ?? defaultTenureMetrics();
   /** Evidence must not turn a refusal into a 500; a failed write is logged loudly instead. */
   const recordSafely = async (e: EvidenceInput): Promise<void> => {
@@ -180,9 +199,16 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
       } catch (err) {
         return refuse({ status: 400, error: 'malformed_json', message: jsonErrorMessage(err) });
       }
+      const unknownFields = unknownEventFields(body);
+      const refused = unknownFieldIssues(unknownFields, unknownFieldPolicy);
       const parsed = employeeRecordSchema.safeParse(cleanRecordText((body as { record?: unknown } | null)?.record));
-      if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => ({ path: ['record', ...i.path].join('.'), message: i.message }));
+      if (!parsed.success || refused.length > 0) {
+        const issues = [
+          ...(parsed.success
+            ? []
+            : parsed.error.issues.map((i) => ({ path: ['record', ...i.path].join('.'), message: i.message }))),
+          ...refused,
+        ];
         return refuse({
           status: 422,
           error: 'invalid_record',
@@ -190,7 +216,10 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
           issues,
         });
       }
-      res.json(planHireEvent(parsed.data, opts.policy.policy, opts.policy.version));
+      res.json({
+        ...planHireEvent(parsed.data, opts.policy.policy, opts.policy.version),
+        ...ignoredFieldsOf(unknownFields),
+      });
     },
   );
 
@@ -224,9 +253,17 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
       } catch (err) {
         return refuse({ status: 400, error: 'malformed_json', message: jsonErrorMessage(err) });
       }
+      // Fields the schema does not know: named, then stripped by the schema (ignore) or refused (refuse).
+      const unknownFields = unknownEventFields(body);
+      const refused = unknownFieldIssues(unknownFields, unknownFieldPolicy);
       const parsed = webhookEventSchema.safeParse(cleanEventText(body));
-      if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
+      if (!parsed.success || refused.length > 0) {
+        const issues = [
+          ...(parsed.success
+            ? []
+            : parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }))),
+          ...refused,
+        ];
         return refuse({
           status: 422,
           error: 'invalid_event',
@@ -238,7 +275,13 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
       try {
         const result = await deliverHrEvent(opts.client, opts.taskQueue, event);
         log.info(
-          { requestId, eventId: event.eventId, kind: event.kind, outcome: result.outcome },
+          {
+            requestId,
+            eventId: event.eventId,
+            kind: event.kind,
+            outcome: result.outcome,
+            ...ignoredFieldsOf(unknownFields),
+          },
           'hr event delivered',
         );
         if (result.outcome === 'rejected') {
@@ -260,10 +303,14 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
             // When the run is due: `tenure report` expects every planned step's evidence once it has passed.
             ...(result.effectiveAt ? { effectiveAt: result.effectiveAt } : {}),
             ...(isLate(result, event.receivedAt) ? { late: true } : {}),
+            // Names of the fields the event had and Tenure ignored; never their values (they may be personal data).
+            ...ignoredFieldsOf(unknownFields),
           },
         });
         metrics.hrEvent({ source: event.source, outcome: result.outcome === 'accepted' ? 'accepted' : 'duplicate' });
-        res.status(result.outcome === 'accepted' ? 202 : 200).json(withLateness(result, event.receivedAt));
+        res
+          .status(result.outcome === 'accepted' ? 202 : 200)
+          .json({ ...withLateness(result, event.receivedAt), ...ignoredFieldsOf(unknownFields) });
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError) {
           return refuse(

@@ -19,9 +19,21 @@ export interface SendEventInput {
   record: EmployeeRecord;
 }
 
+/** Names of the event's fields Tenure does not know and ignored (`record.costCenter`); absent when there were none. */
+export interface IgnoredFields {
+  ignoredFields?: string[];
+}
+
+/** A field the server named in a refusal (`record.location.timeZone`), and what is wrong with it. */
+export interface RefusalIssue {
+  path: string;
+  message: string;
+}
+
 /** What the intake server answered. */
 export type SendEventResult =
-  ({ status: number } & DeliverEventResult) | { status: number; outcome: 'refused'; error: string; message: string };
+  | ({ status: number } & DeliverEventResult & IgnoredFields)
+  | { status: number; outcome: 'refused'; error: string; message: string; issues?: RefusalIssue[] };
 
 /** Typed client for HR teams that integrate in code: signs and sends events to the intake server. */
 export class TenureClient {
@@ -31,17 +43,23 @@ export class TenureClient {
     const res = await this.post('/webhooks/hr', event);
     const data = res.data as Record<string, unknown>;
     if (res.status >= 400) {
-      return { status: res.status, outcome: 'refused', error: String(data.error), message: String(data.message) };
+      return {
+        status: res.status,
+        outcome: 'refused',
+        error: String(data.error),
+        message: String(data.message),
+        ...(Array.isArray(data.issues) ? { issues: data.issues as RefusalIssue[] } : {}),
+      };
     }
-    return { status: res.status, ...(data as unknown as DeliverEventResult) };
+    return { status: res.status, ...(data as unknown as DeliverEventResult & IgnoredFields) };
   }
 
   /** The plan a hire of this record would run under the server's policy — systems, groups, order, waits. Runs nothing. */
-  async previewPlan(record: EmployeeRecord): Promise<HirePlanResult> {
+  async previewPlan(record: EmployeeRecord): Promise<HirePlanResult & IgnoredFields> {
     const res = await this.post('/webhooks/hr/plan', { record });
     const data = res.data as Record<string, unknown>;
     if (res.status >= 400) throw new Error(`plan preview refused (${res.status}): ${String(data.message)}`);
-    return data as unknown as HirePlanResult;
+    return data as unknown as HirePlanResult & IgnoredFields;
   }
 
   private async post(path: string, payload: unknown): Promise<{ status: number; data: unknown }> {

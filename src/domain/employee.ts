@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stripControlCharacters } from './text';
 
 /**
  * Length bounds of every free-text field of a record, in characters (UTF-16 code units, as JavaScript counts them;
@@ -43,6 +44,11 @@ export const hrIdSchema = z
 export const employmentTypes = ['employee', 'contractor', 'intern', 'temporary'] as const;
 export const employeeStatuses = ['pre_hire', 'active', 'on_leave', 'terminated'] as const;
 
+/**
+ * The schemas below strip keys they do not know: HR systems add fields, and an extra field must not break an
+ * integration. Intake names them first (`unknownEventFields`) and, by the policy's `intake.unknownFields`, reports
+ * them as ignored or refuses the event (docs/webhook.md, Unknown fields).
+ */
 export const locationSchema = z.object({
   name: text(RECORD_LIMITS.locationName),
   countryCode: z.string().regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 code such as "PT"' }),
@@ -70,7 +76,6 @@ export const employeeRecordSchema = z
     exitKind: z.enum(['voluntary', 'involuntary']).optional(),
     sourceUpdatedAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with offset' }),
   })
-  .strict()
   .refine((r) => r.personalEmail !== undefined || r.workEmail !== undefined, {
     message: 'needs personalEmail or workEmail',
     path: ['personalEmail'],
@@ -90,19 +95,57 @@ export const hrEventKinds = [
 export type HrEventKind = (typeof hrEventKinds)[number];
 
 /** Tenure's own generic webhook body: the public contract for HR integrations. */
-export const webhookEventSchema = z
-  .object({
-    eventId: z
-      .string()
-      .min(1)
-      .max(128)
-      .regex(/^[A-Za-z0-9._:-]+$/, { message: 'may contain only letters, digits, ".", "_", ":" and "-"' }),
-    kind: z.enum(hrEventKinds),
-    record: employeeRecordSchema,
-  })
-  .strict();
+export const webhookEventSchema = z.object({
+  eventId: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9._:-]+$/, { message: 'may contain only letters, digits, ".", "_", ":" and "-"' }),
+  kind: z.enum(hrEventKinds),
+  record: employeeRecordSchema,
+});
 
 export type WebhookEvent = z.infer<typeof webhookEventSchema>;
+
+/** What intake does with a field it does not know (the policy's `intake.unknownFields`). */
+export const unknownFieldPolicies = ['ignore', 'refuse'] as const;
+export type UnknownFieldPolicy = (typeof unknownFieldPolicies)[number];
+
+/** At most this many unknown fields are named in an answer or an audit record. */
+export const MAX_NAMED_UNKNOWN_FIELDS = 50;
+/** A field name longer than this is shortened (with "…") where it is named. */
+const MAX_FIELD_NAME = 64;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function unknownKeys(value: unknown, known: object, prefix: string): string[] {
+  if (!isPlainObject(value)) return [];
+  return Object.keys(value)
+    .filter((key) => !Object.hasOwn(known, key))
+    .map((key) => {
+      const name = stripControlCharacters(key) || '(unprintable)';
+      return `${prefix}${name.length > MAX_FIELD_NAME ? `${name.slice(0, MAX_FIELD_NAME)}…` : name}`;
+    });
+}
+
+/**
+ * The fields of an unvalidated event body (`{ eventId, kind, record }`, or a plan preview's `{ record }`) that the
+ * webhook schema does not know, as paths: `costCenter` at the top level, `record.costCenter`,
+ * `record.location.building`. Names only, never values (values may be personal data); control characters are
+ * stripped from the names, long ones are shortened and at most {@link MAX_NAMED_UNKNOWN_FIELDS} are returned.
+ * The fields of an unknown field are not walked.
+ */
+export function unknownEventFields(body: unknown): string[] {
+  const record = isPlainObject(body) ? body.record : undefined;
+  const location = isPlainObject(record) ? record.location : undefined;
+  return [
+    ...unknownKeys(body, webhookEventSchema.shape, ''),
+    ...unknownKeys(record, employeeRecordSchema.shape, 'record.'),
+    ...unknownKeys(location, locationSchema.shape, 'record.location.'),
+  ].slice(0, MAX_NAMED_UNKNOWN_FIELDS);
+}
 
 /** An HR event as Tenure handles it after intake (DESIGN §3). */
 export interface HrEvent {

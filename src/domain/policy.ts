@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { employmentTypes, isValidTimeZone } from './employee';
+import { employmentTypes, isValidTimeZone, unknownFieldPolicies } from './employee';
 import { isTimeOfDay } from './time';
 import {
   approvalRuleSchema,
@@ -166,6 +166,22 @@ export const policySchema = z
         exitTime: '18:00',
         moverGrace: 7 * DAY_MS,
       }),
+    /**
+     * What the intake server does with the events it receives. Optional rather than defaulted, so that a policy
+     * without it keeps its content hash (its version). @default { unknownFields: "ignore" }
+     */
+    intake: z
+      .object({
+        /**
+         * A field of an event that Tenure does not know (an HR system's `record.costCenter`): `ignore` accepts the
+         * event without it and names it in the answer's and the audit record's `ignoredFields`; `refuse` answers
+         * 422 naming each such field. Applies to the generic webhook and the plan preview; `tenure import` makes the
+         * same choice for CSV columns with `--unknown-columns`. @default "ignore"
+         */
+        unknownFields: z.enum(unknownFieldPolicies).default('ignore'),
+      })
+      .strict()
+      .optional(),
     /** How work emails are made for hires that have none. */
     naming: z
       .object({

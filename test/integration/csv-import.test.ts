@@ -117,6 +117,7 @@ describe('tenure import roster.csv', function () {
     it('refuses a file whose header is wrong, whose rows are ragged, or that repeats a person', () => {
       const unknown = parseRosterCsv(
         'hrId,legalFirstName,legalLastName,departmnt,title,locationName,countryCode,timeZone,hireDate\n',
+        { unknownColumns: 'refuse' },
       );
       assert.equal(unknown.fatal, true);
       assert.deepEqual(
@@ -126,6 +127,15 @@ describe('tenure import roster.csv', function () {
           [1, 'department'],
         ],
       );
+      const ignoring = parseRosterCsv(
+        'hrId,legalFirstName,legalLastName,departmnt,title,locationName,countryCode,timeZone,hireDate\n',
+      );
+      assert.equal(ignoring.fatal, true, 'an ignored misspelling still leaves a required column missing');
+      assert.deepEqual(
+        ignoring.errors.map((e) => [e.row, e.column]),
+        [[1, 'department']],
+      );
+      assert.deepEqual(ignoring.ignoredColumns, ['departmnt']);
       const lenient = parseRosterCsv(
         'HR ID,Legal First Name,legal_last_name,Department,Title,Location Name,Country Code,Time Zone,Hire Date,Work-Email\n' +
           'A1,Ana,Lima,Eng,Dev,Lisbon,PT,Europe/Lisbon,2031-01-01,ana@acme.example\n' +
@@ -144,6 +154,24 @@ describe('tenure import roster.csv', function () {
       assert.equal(lenient.valid.length, 1);
       assert.deepEqual(CSV_COLUMNS.includes('personalEmail'), true);
       assert.equal(parseRosterCsv('hrId,"unclosed\n').fatal, true);
+    });
+
+    it('a column it does not know is ignored and named, as the webhook ignores unknown fields; or refused', () => {
+      const csv =
+        'hrId,legalFirstName,legalLastName,department,title,locationName,countryCode,timeZone,hireDate,workEmail,Cost Center\n' +
+        'C1,Ana,Lima,Eng,Dev,Lisbon,PT,Europe/Lisbon,2031-01-01,ana@acme.example,CC-4711\n';
+      const ignored = parseRosterCsv(csv);
+      assert.equal(ignored.fatal, false);
+      assert.deepEqual(ignored.errors, []);
+      assert.deepEqual(ignored.ignoredColumns, ['Cost Center']);
+      assert.equal(ignored.valid.length, 1);
+      assert.doesNotMatch(JSON.stringify(ignored.valid[0]?.event), /CC-4711/, 'the value is not sent');
+      const refused = parseRosterCsv(csv, { unknownColumns: 'refuse' });
+      assert.equal(refused.fatal, true);
+      assert.deepEqual(
+        refused.errors.map((e) => [e.row, e.column]),
+        [[1, 'Cost Center']],
+      );
     });
   });
 

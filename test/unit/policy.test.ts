@@ -47,6 +47,24 @@ birthright:
     );
   });
 
+  it('intake.unknownFields: ignore unless set to refuse; any other value or key is refused', () => {
+    const base = `
+systems:
+  - { id: idp, name: IdP, kind: identity-provider, connector: { type: scim, baseUrl: "http://i/scim" } }
+birthright:
+  - { name: all, systems: [idp] }
+`;
+    assert.equal(loadPolicyFile(file(base)).policy.intake, undefined, 'absent: the intake ignores unknown fields');
+    assert.equal(loadPolicyFile(file(`${base}intake: {}\n`)).policy.intake?.unknownFields, 'ignore');
+    assert.equal(
+      loadPolicyFile(file(`${base}intake: { unknownFields: refuse }\n`)).policy.intake?.unknownFields,
+      'refuse',
+    );
+    assert.throws(() => loadPolicyFile(file(`${base}intake: { unknownFields: drop }\n`)), /intake\.unknownFields/);
+    assert.throws(() => loadPolicyFile(file(`${base}intake: { strict: true }\n`)), /Unrecognized key: "strict"/);
+    assert.equal(loadPolicyFile('config/tenure.example.yaml').policy.intake?.unknownFields, 'ignore');
+  });
+
   it('refuses no identity provider, a dependency cycle, and unknown keys', () => {
     const p = file(`
 systems:
