@@ -12,6 +12,9 @@ import { makeRecord } from '../test/helpers/records';
 import { REPLAY_CODEC_KEYS, startSharedServer, stopSharedServer } from '../test/helpers/temporal';
 import { startTenure } from '../test/helpers/tenure';
 import { WAITING_ON } from '../src/workflows/search-attributes';
+import { ScimConnector } from '../src/activities/scim/client';
+import { approvalWorkflowId } from '../src/domain/approval';
+import { buttonsFor, clickAs } from '../test/helpers/slack-clicks';
 
 const OUT = join(__dirname, '..', 'test', 'workflows', 'histories');
 
@@ -25,6 +28,7 @@ async function main(): Promise<void> {
     if (wanted('basic')) await basic();
     if (wanted('mover')) await mover();
     if (wanted('serial')) await serial();
+    if (wanted('people')) await people();
   } finally {
     await stopSharedServer();
   }
@@ -189,6 +193,81 @@ async function serial(): Promise<void> {
       await new Promise((res) => setTimeout(res, 300));
     }
     await save(t, 'onboarding-cancelled-exception', id5);
+  } finally {
+    await t.stop();
+  }
+}
+
+/**
+ * People in the loop under the newer patches: the manager leaves after the approval request is sent, so their
+ * click is refused and the request escalates to their manager (`tenure-approver-eligibility`); then the app refuses
+ * the account and nobody fixes it, so the owners' fix-and-retry task runs and the step is abandoned
+ * (`tenure-exception-owner`).
+ */
+async function people(): Promise<void> {
+  const t = await startTenure({
+    codecKeys: REPLAY_CODEC_KEYS,
+    slack: true,
+    policy: (p) => ({
+      ...p,
+      people: {
+        teams: { 'wiki-team': ['wendy.wiki@acme.example'] },
+        fallbackApprovers: ['it-oncall@acme.example'],
+        exceptions: { giveUpAfter: '3s' },
+      },
+      systems: p.systems.map((x) =>
+        x.id === 'wiki' ? { ...x, owner: 'wiki-team', approval: { approvers: ['manager' as const] } } : x,
+      ),
+    }),
+  });
+  try {
+    for (const [id, email] of [
+      ['UBOSS', 'bea.boss@acme.example'],
+      ['UMGR', 'max.manager@acme.example'],
+      ['UWENDY', 'wendy.wiki@acme.example'],
+      ['UONCALL', 'it-oncall@acme.example'],
+    ] as const) {
+      t.slack?.addUser({ id, email, name: id.toLowerCase() });
+    }
+    const idp = new ScimConnector({ systemId: 'idp', baseUrl: t.idp.url });
+    const boss = await idp.ensureAccount({
+      hrId: 'REPLAYBOSS',
+      userName: 'bea.boss@acme.example',
+      givenName: 'Bea',
+      familyName: 'Boss',
+      active: true,
+    });
+    const mgr = await idp.ensureAccount({
+      hrId: 'REPLAYMGR',
+      userName: 'max.manager@acme.example',
+      givenName: 'Max',
+      familyName: 'Manager',
+      managerId: boss.account.id,
+      active: true,
+    });
+    const r = makeRecord({ hrId: 'REPLAY5', hireDate: '2025-02-03', managerHrId: 'REPLAYMGR' });
+    t.app.faults.next(50, {
+      method: 'POST',
+      path: '/Users',
+      status: 400,
+      body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '400', detail: 'bad' },
+    });
+    await t.tenure.sendEvent({ eventId: 'hire-5', kind: 'hire', record: r });
+    const until = async (check: () => boolean): Promise<void> => {
+      for (let i = 0; i < 150 && !check(); i++) await new Promise((res) => setTimeout(res, 200));
+    };
+    await until(() => buttonsFor(t.slack, 'UMGR').length === 1);
+    await idp.setActive(mgr.account.id, false);
+    const [request] = buttonsFor(t.slack, 'UMGR');
+    if (request) await clickAs(t, request, 'UMGR', 'approve');
+    await until(() => buttonsFor(t.slack, 'UBOSS').length === 1);
+    const [escalated] = buttonsFor(t.slack, 'UBOSS');
+    if (escalated) await clickAs(t, escalated, 'UBOSS', 'approve');
+    const hireId = eventWorkflowId(r.hrId, 'hire', 'hire-5');
+    await waitResult(t, hireId);
+    t.app.faults.clear();
+    await save(t, 'approval-eligibility', approvalWorkflowId(r.hrId, 'hire-5', 'wiki'));
+    await save(t, 'onboarding-exception-owner', hireId);
   } finally {
     await t.stop();
   }
