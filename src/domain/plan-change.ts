@@ -6,7 +6,7 @@ import type { EmployeeRecord } from './employee';
 import type { Plan, PlanStep, Target } from './plan';
 import { stepId, targetAccess } from './plan';
 import type { Policy } from './policy';
-import { identityProvider } from './policy';
+import { identityProvider } from './policy-lookup';
 
 /** Access the new role does not get, taken away when the grace period ends. */
 export interface Revocation {

@@ -1,6 +1,6 @@
 import type { EmployeeRecord, HrEventKind } from './employee';
 import type { BirthrightRule, Policy } from './policy';
-import { identityProvider } from './policy';
+import { identityProvider } from './policy-lookup';
 
 export type StepAction =
   | 'allocate_work_email'

@@ -325,8 +325,4 @@ function findCycle(systems: { id: string; dependsOn: string[] }[]): string[] | u
   return undefined;
 }
 
-export function identityProvider(policy: Policy): SystemConfig {
-  const idp = policy.systems.find((s) => s.kind === 'identity-provider');
-  if (!idp) throw new Error('policy has no identity provider'); // unreachable after validation
-  return idp;
-}
+export { identityProvider } from './policy-lookup';

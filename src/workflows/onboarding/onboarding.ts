@@ -15,7 +15,7 @@ import {
 } from '@temporalio/workflow';
 import type { StepInput, StepResult, TenureActivities } from '../../activities';
 import type { PlanStep, StepAction } from '../../domain/plan';
-import { approvalWorkflowId, manualTaskWorkflowId } from '../../domain/approval';
+import { approvalWorkflowId, manualTaskWorkflowId } from '../../domain/people-ids';
 import { approvalWorkflow } from '../approval/approval';
 import { STAGE, WAITING_ON } from '../search-attributes';
 import { manualTaskWorkflow } from '../task/task';
