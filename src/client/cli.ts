@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 /** `tenure` — the operator and integrator command line. */
 import { readFileSync } from 'node:fs';
 import type { Connection } from '@temporalio/client';
@@ -11,7 +12,7 @@ import { registerPeopleCommands } from './cli-people';
 import { registerPlanCommands } from './cli-plan';
 import { registerReportCommands } from './cli-report';
 import { registerUpcomingCommands } from './cli-upcoming';
-import { adoptCurrentPolicy, personStatus, retryStep } from './operations';
+import { adoptCurrentPolicy, personStatus, resolveEntityException, retryStep } from './operations';
 
 const intakeClient = intakeSender;
 const withTemporal = withCliClient;
@@ -86,6 +87,22 @@ program
       print({ retried: stepId, exceptions: status.exceptions });
     }),
   );
+
+program
+  .command('entity-exception')
+  .description("retry or dismiss an open exception of a person's entity (tenure status shows them)")
+  .argument('<hrId>')
+  .argument('<exceptionId>', "the id in the entity's `exceptions`")
+  .argument('<action>', 'retry | dismiss')
+  .option('--as <name>', 'operator name recorded (default: $TENURE_OPERATOR or your user name)')
+  .action(async (hrId: string, id: string, action: string, opts: { as?: string }) => {
+    if (action !== 'retry' && action !== 'dismiss') throw new Error(`action must be retry or dismiss, not "${action}"`);
+    const by = `cli:${(opts.as ?? process.env.TENURE_OPERATOR ?? userInfo().username).replace(/\s+/g, '_')}`;
+    await withTemporal(async (client) => {
+      const status = await resolveEntityException(client, hrId, id, action, by);
+      print({ resolved: id, action, exceptions: status.exceptions ?? [] });
+    });
+  });
 
 program
   .command('adopt-policy')

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { employeeWorkflowId } from '../domain/ids';
 import type { EmployeeStatus } from '../workflows/employee/messages';
-import { employeeStatusQuery } from '../workflows/employee/messages';
+import { employeeStatusQuery, resolveEntityExceptionUpdate } from '../workflows/employee/messages';
 import type { OnboardingStatus } from '../workflows/onboarding/messages';
 import { adoptCurrentPolicyUpdate, onboardingStatusQuery, retryStepUpdate } from '../workflows/onboarding/messages';
 
@@ -100,4 +100,17 @@ async function runView(client: Client, workflowId: string, base: Omit<RunView, '
   } catch (err) {
     return { workflowId, ...base, execution, error: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/** Operator: retry or dismiss an open exception of the person's entity (a run that could not start or finish). */
+export async function resolveEntityException(
+  client: Client,
+  hrId: string,
+  id: string,
+  action: 'retry' | 'dismiss',
+  by: string,
+): Promise<EmployeeStatus> {
+  return client.workflow
+    .getHandle(employeeWorkflowId(hrId))
+    .executeUpdate(resolveEntityExceptionUpdate, { args: [{ id, action, by }] });
 }

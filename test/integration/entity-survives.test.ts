@@ -4,10 +4,11 @@ import { deliverHrEvent } from '../../src/client/deliver';
 import type { EmployeeRecord, HrEvent } from '../../src/domain/employee';
 import { RECORD_LIMITS } from '../../src/domain/employee';
 import { employeeWorkflowId, eventWorkflowId } from '../../src/domain/ids';
-import { employeeStatusQuery, resolveEntityExceptionUpdate } from '../../src/workflows/employee/messages';
+import { employeeStatusQuery } from '../../src/workflows/employee/messages';
+import { spawnEntryPoint } from '../helpers/processes';
 import { DEPARTMENT, DEPARTMENT_KEY_MAX_BYTES, WAITING_ON } from '../../src/workflows/search-attributes';
 import { makeRecord } from '../helpers/records';
-import { workflowBundle } from '../helpers/temporal';
+import { devServer, workflowBundle } from '../helpers/temporal';
 import type { TenureHarness } from '../helpers/tenure';
 import { startTenure } from '../helpers/tenure';
 import { waitFor } from '../helpers/wait';
@@ -195,9 +196,15 @@ describe('entity survives any record: generated records through the signed webho
     assert.match(s.exceptions[0]?.reason ?? '', /ended without completing/);
     assert.equal(s.events.find((e) => e.eventId === eventId)?.state, 'failed');
 
-    const after = await entity(record.hrId).executeUpdate(resolveEntityExceptionUpdate, {
-      args: [{ id: s.exceptions[0]?.id ?? '', action: 'retry', by: 'cli:test' }],
-    });
+    // The operator retries it with the CLI (a process, as they would).
+    const cli = spawnEntryPoint(
+      'cli',
+      { TEMPORAL_ADDRESS: devServer().address, TENURE_CODEC_KEYS: t.settings.vars.TENURE_CODEC_KEYS },
+      'tenure entity-exception',
+      ['entity-exception', record.hrId, s.exceptions[0]?.id ?? '', 'retry', '--as', 'oncall'],
+    );
+    assert.equal(await cli.exited, 0, cli.lines.join('\n'));
+    const after = JSON.parse(cli.lines.join('\n')) as { exceptions: unknown[] };
     assert.deepEqual(after.exceptions, []);
     await waitFor(
       async () =>
