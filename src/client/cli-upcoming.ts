@@ -6,12 +6,13 @@
  * Sources: Temporal visibility finds the runs waiting for an instant in the window (`TenureEffectiveAt`,
  * `TenureEventKind`, `TenureStage`) and everything waiting on someone (`TenureWaitingOn`); the `status` query of each
  * running entity adds what has no workflow yet (queued runs, pending revocations, a scheduled deletion) and the
- * person's time zone. No personal data beyond the HR id is printed.
+ * person's time zone. Only the deployment's task queue (`TENURE_TASK_QUEUE`) is listed, and an entity that does
+ * not answer within 5 s is left out rather than holding up the list. No personal data beyond the HR id is printed.
  */
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { withCliClient } from '../app/cli-context';
-import { employeeWorkflowId, eventWorkflowId } from '../domain/ids';
+import { TASK_QUEUE, employeeWorkflowId, eventWorkflowId } from '../domain/ids';
 import { wallClock } from '../domain/time';
 import type { EmployeeStatus } from '../workflows/employee/messages';
 import { employeeStatusQuery } from '../workflows/employee/messages';
@@ -74,7 +75,20 @@ const WORKFLOW_WHAT: Record<string, WaitingOnPerson['what']> = {
 const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** Everything due between `now` and `now + days`, and what waits on a person now. */
-export async function listUpcoming(client: Client, opts: { days: number; now?: number }): Promise<Upcoming> {
+export async function listUpcoming(
+  client: Client,
+  opts: { days: number; now?: number; taskQueue?: string; queryTimeoutMs?: number },
+): Promise<Upcoming> {
+  // Only this deployment's runs (its task queue), and no person's answer may hold up the list.
+  const scope = opts.taskQueue ? ` AND TaskQueue = '${opts.taskQueue.replace(/'/g, '')}'` : '';
+  const statusOf = (workflowId: string): Promise<EmployeeStatus | undefined> =>
+    Promise.race([
+      client.workflow
+        .getHandle(workflowId)
+        .query(employeeStatusQuery)
+        .catch(() => undefined),
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), opts.queryTimeoutMs ?? 5000).unref()),
+    ]);
   const now = opts.now ?? Date.now();
   const from = new Date(now);
   const to = new Date(now + opts.days * 86_400_000);
@@ -84,12 +98,9 @@ export async function listUpcoming(client: Client, opts: { days: number; now?: n
 
   // The entities: the person's zone, and what has no workflow yet.
   for await (const wf of client.workflow.list({
-    query: `WorkflowType = 'employeeWorkflow' AND ExecutionStatus = 'Running'`,
+    query: `WorkflowType = 'employeeWorkflow' AND ExecutionStatus = 'Running'${scope}`,
   })) {
-    const s = await client.workflow
-      .getHandle(wf.workflowId)
-      .query(employeeStatusQuery)
-      .catch(() => undefined);
+    const s = await statusOf(wf.workflowId);
     if (!s) continue;
     entities.set(s.hrId, s);
     for (const q of s.queue ?? []) {
@@ -135,11 +146,12 @@ export async function listUpcoming(client: Client, opts: { days: number; now?: n
 
   // Runs that wait for their instant inside the window.
   for await (const wf of client.workflow.list({
-    query: [
-      `ExecutionStatus = 'Running'`,
-      `${EFFECTIVE_AT.name} >= '${iso(from)}'`,
-      `${EFFECTIVE_AT.name} <= '${iso(to)}'`,
-    ].join(' AND '),
+    query:
+      [
+        `ExecutionStatus = 'Running'`,
+        `${EFFECTIVE_AT.name} >= '${iso(from)}'`,
+        `${EFFECTIVE_AT.name} <= '${iso(to)}'`,
+      ].join(' AND ') + scope,
   })) {
     const at = wf.typedSearchAttributes.get(EFFECTIVE_AT);
     const hrId = wf.typedSearchAttributes.get(EMPLOYEE_ID);
@@ -163,7 +175,7 @@ export async function listUpcoming(client: Client, opts: { days: number; now?: n
   // What waits on a person: approvals, manual tasks, runs with steps in exception, entities with exceptions.
   const waiting: WaitingOnPerson[] = [];
   for await (const wf of client.workflow.list({
-    query: `ExecutionStatus = 'Running' AND ${WAITING_ON.name} IS NOT NULL`,
+    query: `ExecutionStatus = 'Running' AND ${WAITING_ON.name} IS NOT NULL${scope}`,
   })) {
     const on = wf.typedSearchAttributes.get(WAITING_ON);
     if (!on) continue;
@@ -184,10 +196,7 @@ export async function listUpcoming(client: Client, opts: { days: number; now?: n
   const zoneOf = async (hrId: string): Promise<string | undefined> => {
     let s = entities.get(hrId);
     if (!s) {
-      s = await client.workflow
-        .getHandle(employeeWorkflowId(hrId))
-        .query(employeeStatusQuery)
-        .catch(() => undefined);
+      s = await statusOf(employeeWorkflowId(hrId));
       if (s) entities.set(hrId, s);
     }
     return s?.record?.location.timeZone;
@@ -284,7 +293,8 @@ export function registerUpcomingCommands(program: Command, withClient = withCliC
     .action(async (opts: { days: number; format: string }) => {
       if (!Number.isFinite(opts.days) || opts.days < 0) throw new Error('--days must be a number of days, 0 or more');
       if (!['table', 'csv', 'json'].includes(opts.format)) throw new Error('--format must be table, csv or json');
-      const u = await withClient((client) => listUpcoming(client, { days: opts.days }));
+      const taskQueue = process.env.TENURE_TASK_QUEUE ?? TASK_QUEUE;
+      const u = await withClient((client) => listUpcoming(client, { days: opts.days, taskQueue }));
       const text =
         opts.format === 'json'
           ? `${JSON.stringify(u, null, 2)}\n`

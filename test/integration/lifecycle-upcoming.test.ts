@@ -51,6 +51,7 @@ describe('lifecycle: tenure upcoming lists what is due and who is waited on', fu
         TEMPORAL_ADDRESS: devServer().address,
         TEMPORAL_NAMESPACE: 'default',
         TENURE_CODEC_KEYS: codecKeys,
+        TENURE_TASK_QUEUE: t.taskQueue,
         TENURE_LOG_LEVEL: 'error',
       },
       'cli',
