@@ -13,13 +13,8 @@ import { Command, Option } from 'commander';
 import type { OpenAuditStoreOptions } from '../activities/audit';
 import { canonicalJson, openAuditStore, ownerFile, recordHash } from '../activities/audit';
 import type { AuditStore, EvidenceQuery, EvidenceRecord } from '../activities/audit/types';
-import type {
-  AnchoredVerifyReport,
-  AuditCheckpoint,
-  ChainSource,
-  CheckpointConfig,
-} from '../activities/audit/checkpoint';
-import { checkpointKeyFromEnv, verifyAgainstCheckpoints, writeCheckpoint } from '../activities/audit/checkpoint';
+import type { AnchoredVerifyReport, AuditCheckpoint, ChainSource } from '../activities/audit/checkpoint';
+import { checkpointConfigFromEnv, verifyAgainstCheckpoints, writeCheckpoint } from '../activities/audit/checkpoint';
 import { dataDir } from '../config/local-env';
 
 export interface AuditCliIo {
@@ -63,16 +58,7 @@ export function embeddedAuditDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(dataDir(env), 'audit');
 }
 
-/** Where checkpoints live: `TENURE_AUDIT_CHECKPOINT_DIR`, default `<data dir>/audit-checkpoints`. */
-export function auditCheckpointDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.TENURE_AUDIT_CHECKPOINT_DIR || join(dataDir(env), 'audit-checkpoints');
-}
-
-/** Checkpoints are on when `TENURE_AUDIT_CHECKPOINT_KEY` is set. */
-export function checkpointConfigFromEnv(env: NodeJS.ProcessEnv = process.env): CheckpointConfig | undefined {
-  const key = checkpointKeyFromEnv(env);
-  return key ? { key, dir: auditCheckpointDir(env) } : undefined;
-}
+export { auditCheckpointDir, checkpointConfigFromEnv } from '../activities/audit/checkpoint';
 
 /** Where the CLI finds the store: `DATABASE_URL`, else the embedded data directory. */
 export function auditStoreOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): OpenAuditStoreOptions {

@@ -73,6 +73,31 @@ interface Refusal {
   issues?: { path: string; message: string }[];
 }
 
+type Issue = { path: string; message: string };
+
+/**
+ * A schema's verdict plus the unknown fields the policy refuses: the data, or one 422 that names every bad field
+ * (the schema's issues at `pathOf(path)`, then the refused fields).
+ */
+function validated<T>(
+  error: string,
+  parsed:
+    | { success: true; data: T }
+    | { success: false; error: { issues: readonly { path: PropertyKey[]; message: string }[] } },
+  refused: readonly Issue[],
+  pathOf: (path: PropertyKey[]) => string,
+): { ok: true; data: T } | { ok: false; refusal: Refusal } {
+  if (parsed.success && refused.length === 0) return { ok: true, data: parsed.data };
+  const issues: Issue[] = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => ({ path: pathOf(i.path), message: i.message }))),
+    ...refused,
+  ];
+  return {
+    ok: false,
+    refusal: { status: 422, error, message: issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues },
+  };
+}
+
 const GENERIC_WEBHOOK_PATH = '/webhooks/hr';
 const PLAN_PATH = '/webhooks/hr/plan';
 const KNOWN_ENDPOINTS = new Set([
@@ -202,22 +227,10 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
       const unknownFields = unknownEventFields(body);
       const refused = unknownFieldIssues(unknownFields, unknownFieldPolicy);
       const parsed = employeeRecordSchema.safeParse(cleanRecordText((body as { record?: unknown } | null)?.record));
-      if (!parsed.success || refused.length > 0) {
-        const issues = [
-          ...(parsed.success
-            ? []
-            : parsed.error.issues.map((i) => ({ path: ['record', ...i.path].join('.'), message: i.message }))),
-          ...refused,
-        ];
-        return refuse({
-          status: 422,
-          error: 'invalid_record',
-          message: issues.map((i) => `${i.path}: ${i.message}`).join('; '),
-          issues,
-        });
-      }
+      const valid = validated('invalid_record', parsed, refused, (path) => ['record', ...path].join('.'));
+      if (!valid.ok) return refuse(valid.refusal);
       res.json({
-        ...planHireEvent(parsed.data, opts.policy.policy, opts.policy.version),
+        ...planHireEvent(valid.data, opts.policy.policy, opts.policy.version),
         ...ignoredFieldsOf(unknownFields),
       });
     },
@@ -257,21 +270,9 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
       const unknownFields = unknownEventFields(body);
       const refused = unknownFieldIssues(unknownFields, unknownFieldPolicy);
       const parsed = webhookEventSchema.safeParse(cleanEventText(body));
-      if (!parsed.success || refused.length > 0) {
-        const issues = [
-          ...(parsed.success
-            ? []
-            : parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }))),
-          ...refused,
-        ];
-        return refuse({
-          status: 422,
-          error: 'invalid_event',
-          message: issues.map((i) => `${i.path}: ${i.message}`).join('; '),
-          issues,
-        });
-      }
-      const event: HrEvent = { ...parsed.data, source: 'generic-webhook', receivedAt: new Date(now()).toISOString() };
+      const valid = validated('invalid_event', parsed, refused, (path) => path.join('.') || '(root)');
+      if (!valid.ok) return refuse(valid.refusal);
+      const event: HrEvent = { ...valid.data, source: 'generic-webhook', receivedAt: new Date(now()).toISOString() };
       try {
         const result = await deliverHrEvent(opts.client, opts.taskQueue, event);
         log.info(

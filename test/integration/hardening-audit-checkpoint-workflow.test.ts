@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { PGlite } from '@electric-sql/pglite';
 import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
@@ -25,27 +24,9 @@ import { workflowAnchor, workflowLatestCheckpoint } from '../../src/client/check
 import type { auditCheckpointWorkflow } from '../../src/workflows';
 import { auditCheckpointWorkflowId, checkpointSignal } from '../../src/workflows/audit-checkpoint/messages';
 import { connectClient, connectNative, uniqueTaskQueue, workflowBundle } from '../helpers/temporal';
+import { Capture, sampleEvidence } from '../helpers/audit-fixtures';
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
-function evidence(n: number): EvidenceInput {
-  return {
-    key: `employee/E1/hire/ev1/step-${n}`,
-    at: '2025-03-03T09:00:00.000Z',
-    hrId: 'E1',
-    systemId: 'idp',
-    actor: { type: 'system', id: 'tenure-worker' },
-    action: 'ensure_account',
-    outcome: 'created',
-    detail: { accountId: `acc-${n}` },
-  };
-}
+const evidence = (n: number): EvidenceInput => sampleEvidence(n);
 
 const DISABLE = `ALTER TABLE ${AUDIT_TABLE} DISABLE TRIGGER USER;`;
 const ENABLE = `ALTER TABLE ${AUDIT_TABLE} ENABLE TRIGGER USER;`;

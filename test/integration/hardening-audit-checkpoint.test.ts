@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { PGlite } from '@electric-sql/pglite';
 import { Command } from 'commander';
 import type { EvidenceInput, EvidenceRecord } from '../../src/activities/audit';
@@ -18,28 +17,9 @@ import { pgliteDriver } from '../../src/activities/audit/driver';
 import { startAuditCheckpointer, writeCheckpoint } from '../../src/activities/audit/checkpoint';
 import type { AuditCliIo } from '../../src/client/cli-audit';
 import { registerAuditCommands } from '../../src/client/cli-audit';
+import { Capture, sampleEvidence } from '../helpers/audit-fixtures';
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
-function evidence(n: number): EvidenceInput {
-  return {
-    key: `employee/E1/hire/ev1/step-${n}`,
-    at: '2025-03-03T09:00:00.000Z',
-    hrId: 'E1',
-    systemId: 'idp',
-    actor: { type: 'system', id: 'tenure-worker' },
-    action: 'ensure_account',
-    requestId: 'employee/E1/hire/ev1',
-    outcome: 'created',
-    detail: { accountId: `acc-${n}` },
-  };
-}
+const evidence = (n: number): EvidenceInput => sampleEvidence(n, { requestId: 'employee/E1/hire/ev1' });
 
 const DISABLE = `ALTER TABLE ${AUDIT_TABLE} DISABLE TRIGGER USER;`;
 const ENABLE = `ALTER TABLE ${AUDIT_TABLE} ENABLE TRIGGER USER;`;

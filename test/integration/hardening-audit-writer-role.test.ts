@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { Client } from 'pg';
 import type { EmbeddedAuditServer, EvidenceInput, SqlAuditStore } from '../../src/activities/audit';
@@ -21,27 +20,9 @@ import {
 } from '../../src/activities/audit';
 import { roleChangeIn } from '../../src/activities/audit/session-guard';
 import { registerAuditCommands } from '../../src/client/cli-audit';
+import { Capture, sampleEvidence } from '../helpers/audit-fixtures';
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
-function evidence(n: number): EvidenceInput {
-  return {
-    key: `employee/E1/hire/ev1/step-${n}`,
-    at: '2025-03-03T09:00:00.000Z',
-    hrId: 'E1',
-    systemId: 'idp',
-    actor: { type: 'system', id: 'tenure-worker' },
-    action: 'ensure_account',
-    outcome: 'created',
-    detail: { accountId: `acc-${n}` },
-  };
-}
+const evidence = (n: number): EvidenceInput => sampleEvidence(n);
 
 /** Statements that change the session's role or authorization, in the forms Postgres accepts. */
 const ROLE_CHANGES = [

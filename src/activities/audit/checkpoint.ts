@@ -16,6 +16,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { dataDir } from '../../config/local-env';
 import { canonicalJson } from './canonical';
 import type { AuditStore, VerifyReport } from './types';
 
@@ -393,4 +394,15 @@ export function startAuditCheckpointer(opts: {
       await tick();
     },
   };
+}
+
+/** Where checkpoints live: `TENURE_AUDIT_CHECKPOINT_DIR`, default `<data dir>/audit-checkpoints`. */
+export function auditCheckpointDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TENURE_AUDIT_CHECKPOINT_DIR || join(dataDir(env), 'audit-checkpoints');
+}
+
+/** Checkpoints are on when `TENURE_AUDIT_CHECKPOINT_KEY` is set. */
+export function checkpointConfigFromEnv(env: NodeJS.ProcessEnv = process.env): CheckpointConfig | undefined {
+  const key = checkpointKeyFromEnv(env);
+  return key ? { key, dir: auditCheckpointDir(env) } : undefined;
 }
