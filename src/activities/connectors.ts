@@ -2,7 +2,13 @@ import type { WebClient } from '@slack/web-api';
 import type { Policy } from '../domain/policy';
 import type { HrisConnector } from './hris-connector';
 import { createBambooHrisConnector } from './hris/bamboohr/client';
+import type { ApiConnectorConfig } from '../domain/connectors';
+import { apiConnector } from '../domain/connectors';
+import { createGoogleConnector } from './google/client';
+import { createGraphConnector } from './graph/client';
 import type { IdentityConnector } from './identity';
+import { createLdapConnector } from './ldap/client';
+import { createOktaConnector } from './okta/client';
 import { ScimConnector } from './scim/client';
 import { createSlackClient } from './slack/notifier';
 
@@ -17,8 +23,12 @@ export function buildConnectors(policy: Policy, env: NodeJS.ProcessEnv = process
   const out = new Map<string, IdentityConnector>();
   for (const sys of policy.systems) {
     // A manual system (no API) has a connector only to read it, for verifying completed tasks.
-    const c = sys.connector.type === 'manual' ? sys.connector.read : sys.connector;
+    const c = apiConnector(sys.connector);
     if (!c) continue;
+    if (c.type !== 'scim') {
+      out.set(sys.id, nativeConnector(sys.id, c, env));
+      continue;
+    }
     const token = c.tokenEnv ? secret(env, c.tokenEnv, `system "${sys.id}" (its SCIM token)`) : undefined;
     out.set(
       sys.id,
@@ -45,6 +55,24 @@ export function buildConnectors(policy: Policy, env: NodeJS.ProcessEnv = process
     );
   }
   return out;
+}
+
+/** The connectors that speak a vendor's own API rather than SCIM. */
+function nativeConnector(
+  systemId: string,
+  c: Exclude<ApiConnectorConfig, { type: 'scim' }>,
+  env: NodeJS.ProcessEnv,
+): IdentityConnector {
+  switch (c.type) {
+    case 'ldap':
+      return createLdapConnector(systemId, c, env);
+    case 'graph':
+      return createGraphConnector(systemId, c, env);
+    case 'google':
+      return createGoogleConnector(systemId, c, env);
+    case 'okta':
+      return createOktaConnector(systemId, c, env);
+  }
 }
 
 export interface Integrations {

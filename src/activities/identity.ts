@@ -17,6 +17,10 @@ export interface AccountSpec {
   department?: string;
   /** The system's id for the manager's account (SCIM enterprise `manager.value`), when they have one there. */
   managerId?: string;
+  /** ISO 3166-1 alpha-2 country of the person's work location (Graph `usageLocation`, needed to assign licences). */
+  countryCode?: string;
+  /** The HR work location's name (an LDAP connector maps department/location to an OU). */
+  location?: string;
   active: boolean;
 }
 
@@ -29,6 +33,53 @@ export interface Account {
   active: boolean;
   /** The system's id for the manager's account (SCIM enterprise `manager.value`), when the system records one. */
   managerId?: string;
+  /** Attributes as the system holds them, when it reports them (reconciliation compares them with HR). */
+  email?: string;
+  givenName?: string;
+  familyName?: string;
+  title?: string;
+  department?: string;
+  /** The system's own state name where it has more than on/off (Okta `STAGED`, `SUSPENDED`, `DEPROVISIONED`). */
+  status?: string;
+}
+
+/**
+ * Why an account is turned on or off: a system with more states than on/off uses it (Okta suspends for a leave
+ * and deactivates at exit; AD and SCIM only toggle).
+ */
+export interface ActivationContext {
+  reason: 'hire' | 'return' | 'leave' | 'exit' | 'cancel';
+}
+
+/** What a licence change did. Both are success: the licence is now as asked. */
+export interface LicenceOutcome {
+  /** The SKU as the policy names it (e.g. Microsoft's `skuPartNumber` "ENTERPRISEPACK"). */
+  sku: string;
+  /** `changed`: assigned or removed now; `unchanged`: it already was as asked (a retry). */
+  outcome: 'changed' | 'unchanged';
+}
+
+/** Licences assigned to the account directly (Microsoft 365 `assignLicense`), for systems that have them. */
+export interface LicenceCapable {
+  assignLicence(accountId: string, sku: string): Promise<LicenceOutcome>;
+  removeLicence(accountId: string, sku: string): Promise<LicenceOutcome>;
+  /** The SKUs the account holds now, as the policy names them: the read-back of both calls. */
+  listLicences(accountId: string): Promise<string[]>;
+}
+
+/** What a data transfer did (Google's Data Transfer API). */
+export interface DataTransferOutcome {
+  /** `transferred`: the system reports the transfer complete (now, or by an earlier call). */
+  outcome: 'transferred';
+  /** The system's id for the transfer, recorded in the evidence. */
+  transferId: string;
+  /** What was transferred, in words (applications), for the evidence. */
+  detail: string;
+}
+
+/** Hands a leaver's data (files, calendar) to another account through the vendor's API. Idempotent. */
+export interface DataTransferCapable {
+  transferData(fromAccountId: string, toAccountId: string): Promise<DataTransferOutcome>;
 }
 
 export interface EnsureAccountOutcome {
@@ -59,10 +110,13 @@ export interface SessionRevocation {
   outcome: 'revoked' | 'not_supported';
   /** What was called, or why nothing could be: recorded in the evidence. */
   detail: string;
+  /** What the system reports afterwards, where it can be read (Graph `signInSessionsValidFromDateTime`). */
+  readBack?: Record<string, string | number | boolean>;
 }
 
 /** The connector contract for identity systems (identity provider and SCIM-capable apps). */
-export interface IdentityConnector extends Partial<GroupCapable> {
+export interface IdentityConnector
+  extends Partial<GroupCapable>, Partial<LicenceCapable>, Partial<DataTransferCapable> {
   readonly systemId: string;
   findByHrKey(hrId: string, userName?: string): Promise<Account | undefined>;
   /** The account with the system's own id (e.g. a manager reference), when the system can look it up. */
@@ -76,7 +130,7 @@ export interface IdentityConnector extends Partial<GroupCapable> {
    * the account is still in the other state. A system whose deactivation removes the account (GitHub)
    * answers `active: false` for an account that is gone.
    */
-  setActive(accountId: string, active: boolean): Promise<Account>;
+  setActive(accountId: string, active: boolean, context?: ActivationContext): Promise<Account>;
   /** Idempotent: an account already gone counts as deleted. Where a system can only deactivate (Slack), that is what happens. */
   delete(accountId: string): Promise<void>;
   /** Every account, paging as the system requires. */
@@ -86,6 +140,15 @@ export interface IdentityConnector extends Partial<GroupCapable> {
    * answering `not_supported`, where the system has no such API.
    */
   revokeSessions?(accountId: string): Promise<SessionRevocation>;
+}
+
+/** True when the connector assigns licences directly. */
+export function isLicenceCapable(connector: IdentityConnector): connector is IdentityConnector & LicenceCapable {
+  return (
+    typeof connector.assignLicence === 'function' &&
+    typeof connector.removeLicence === 'function' &&
+    typeof connector.listLicences === 'function'
+  );
 }
 
 /** True when the connector can change group membership. */

@@ -17,8 +17,8 @@ import type { Actor, AuditStore, EvidenceInput } from './audit/types';
 import { toActivityFailure } from './errors';
 import { identityProviderDirectory } from './directory';
 import type { HrisConnector } from './hris-connector';
-import type { Account, GroupCapable, IdentityConnector } from './identity';
-import { ConnectorError, isGroupCapable } from './identity';
+import type { Account, ActivationContext, GroupCapable, IdentityConnector } from './identity';
+import { ConnectorError, isGroupCapable, isLicenceCapable } from './identity';
 import { slackCall } from './slack/notifier';
 import type { ManagerDirectory } from './slack/activities';
 import { createPeopleActivities } from './slack/activities';
@@ -76,6 +76,19 @@ export interface StepInput {
   late?: boolean;
   /** For `verify_exit`: every other step of the run as it stands, recorded as the exit's evidence summary. */
   summary?: { id: string; state: string; outcome?: string }[];
+  /**
+   * The kind of run the step belongs to (`hire`, `termination`, `leave_start`, `leave_end`, …): a system with more
+   * states than on/off (Okta) suspends for a leave and deactivates at exit. Absent in runs recorded before it.
+   */
+  runKind?: string;
+}
+
+/** Why a run turns an account on or off, from the run's kind. */
+function activationReason(runKind: string | undefined, active: boolean): ActivationContext {
+  if (active) return { reason: runKind === 'leave_end' ? 'return' : 'hire' };
+  if (runKind === 'leave_start') return { reason: 'leave' };
+  if (runKind === 'cancel_hire') return { reason: 'cancel' };
+  return { reason: 'exit' };
 }
 
 export interface StepResult {
@@ -205,6 +218,26 @@ export function createActivities(deps: ActivityDeps) {
     };
   }
 
+  /**
+   * Where the system assigns licences directly (Microsoft 365) and the policy names no licence group, the step's
+   * licence is assigned to the account and read back held.
+   */
+  async function assignDirectLicence(c: IdentityConnector, input: StepInput, accountId: string) {
+    const sys = policy.systems.find((s) => s.id === input.systemId);
+    if (!input.licence || sys?.licenceGroup || !isLicenceCapable(c)) return undefined;
+    const r = await c.assignLicence(accountId, input.licence);
+    const held = await c.listLicences(accountId);
+    if (!held.includes(input.licence)) {
+      throw new ConnectorError('transient', `read-back does not show licence ${input.licence} assigned yet`, {
+        systemId: c.systemId,
+      });
+    }
+    return {
+      detail: { licenceAssignment: r.outcome === 'changed' ? 'assigned' : 'already_assigned' },
+      readBack: { licences: held },
+    };
+  }
+
   function requireEmail(input: StepInput): string {
     if (!input.workEmail)
       throw ApplicationFailure.nonRetryable('no work email yet: allocate_work_email must run first', 'invalid_request');
@@ -292,14 +325,17 @@ export function createActivities(deps: ActivityDeps) {
           title: input.record.title,
           department: input.record.department,
           ...(manager ? { managerId: manager.id } : {}),
+          countryCode: input.record.location.countryCode,
+          location: input.record.location.name,
           // Pre-provisioned accounts stay disabled; an account that is already active is left active.
           active: existing?.active ?? false,
         });
         const back = await readBack(c, input.record.hrId, userName, account.active);
+        const licence = await assignDirectLicence(c, input, account.id);
         return {
           result: { outcome, accountId: account.id, at: new Date().toISOString() },
-          detail: input.licence ? { licence: input.licence } : {},
-          readBack: { found: true, accountId: back.id, active: back.active },
+          detail: input.licence ? { licence: input.licence, ...licence?.detail } : {},
+          readBack: { found: true, accountId: back.id, active: back.active, ...licence?.readBack },
         };
       });
     },
@@ -336,7 +372,7 @@ export function createActivities(deps: ActivityDeps) {
         const userName = requireEmail(input);
         const accountId = input.accountId ?? (await c.findByHrKey(input.record.hrId, userName))?.id;
         if (!accountId) throw ApplicationFailure.nonRetryable('no account to activate', 'not_found');
-        await c.setActive(accountId, true);
+        await c.setActive(accountId, true, activationReason(input.runKind, true));
         const back = await readBack(c, input.record.hrId, userName, true);
         return {
           result: { outcome: 'activated', accountId, at: new Date().toISOString() },
@@ -355,7 +391,7 @@ export function createActivities(deps: ActivityDeps) {
         const account = await findAccount(c, input);
         if (!account) return noAccount();
         const wasActive = account.active;
-        if (wasActive) await c.setActive(account.id, false);
+        if (wasActive) await c.setActive(account.id, false, activationReason(input.runKind, false));
         const back = await c.findByHrKey(input.record.hrId, account.userName);
         if (back && back.active) {
           throw new ConnectorError('transient', `read-back still shows account ${account.id} active`, {
@@ -413,6 +449,8 @@ export function createActivities(deps: ActivityDeps) {
           title: input.record.title,
           department: input.record.department,
           ...(manager ? { managerId: manager.id } : {}),
+          countryCode: input.record.location.countryCode,
+          location: input.record.location.name,
           active: account.active,
         });
         const back = await readBack(c, input.record.hrId, account.userName, account.active);
@@ -458,6 +496,7 @@ export function createActivities(deps: ActivityDeps) {
         return {
           result: { outcome: r.outcome, accountId: account.id, at: new Date().toISOString() },
           detail: { sessions: r.detail },
+          ...(r.readBack ? { readBack: { sessions: r.readBack } } : {}),
         };
       });
     },
@@ -484,6 +523,20 @@ export function createActivities(deps: ActivityDeps) {
             },
           };
         }
+        if (licence && isLicenceCapable(c)) {
+          const r = await c.removeLicence(account.id, licence);
+          const held = await c.listLicences(account.id);
+          if (held.includes(licence)) {
+            throw new ConnectorError('transient', `read-back still shows licence ${licence} assigned`, {
+              systemId: c.systemId,
+            });
+          }
+          return {
+            result: { outcome: 'reclaimed', accountId: account.id, at: new Date().toISOString() },
+            detail: { licence, assignment: r.outcome === 'changed' ? 'removed' : 'not_assigned' },
+            readBack: { found: true, accountId: account.id, active: account.active, licences: held },
+          };
+        }
         if (account.active) {
           throw new ConnectorError('transient', `account ${account.id} is still active; its seat is not free yet`, {
             systemId: c.systemId,
@@ -493,6 +546,35 @@ export function createActivities(deps: ActivityDeps) {
           result: { outcome: 'released_with_account', accountId: account.id, at: new Date().toISOString() },
           detail: { licence },
           readBack: { found: true, accountId: account.id, active: account.active },
+        };
+      });
+    },
+
+    /**
+     * The leaver's data in a system goes to their manager through the vendor's transfer API (Google's Data Transfer
+     * API), after the manager accepted it; the transfer is read back complete.
+     */
+    transferDataApi(input: StepInput): Promise<StepResult> {
+      return step(input, 'transfer_data', async () => {
+        const c = connector(input.systemId);
+        if (!c.transferData) {
+          throw ApplicationFailure.nonRetryable(`system "${input.systemId}" has no data transfer API`, 'config');
+        }
+        const account = await findAccount(c, input);
+        if (!account) return noAccount();
+        const managerHrId = input.record.managerHrId;
+        const manager = managerHrId ? await c.findByHrKey(managerHrId) : undefined;
+        if (!manager) {
+          throw ApplicationFailure.nonRetryable(
+            `the leaver's manager has no account in ${input.systemId} to receive the data`,
+            'not_found',
+          );
+        }
+        const r = await c.transferData(account.id, manager.id);
+        return {
+          result: { outcome: r.outcome, accountId: account.id, at: new Date().toISOString() },
+          detail: { to: managerHrId, transferId: r.transferId, transferred: r.detail },
+          readBack: { transferId: r.transferId, status: 'completed' },
         };
       });
     },

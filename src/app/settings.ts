@@ -14,6 +14,7 @@ import { loadEnv } from '../config/env';
 import type { LoadedPolicy } from '../config/policy-file';
 import { loadPolicyFile } from '../config/policy-file';
 import type { Policy } from '../domain/policy';
+import { apiConnector, connectorSecretVariables } from '../domain/connectors';
 
 /** How a process reaches Temporal: read the way Temporal's own tools read it (envconfig profile + `TEMPORAL_*`). */
 export interface TemporalSettings {
@@ -101,14 +102,13 @@ export function requiredVariables(role: TenureRole, policy: Policy): string[] {
   return [...common, 'DATABASE_URL', ...policySecretVariables(policy)];
 }
 
-/** The names of every secret the policy refers to: SCIM and sessions tokens, the Slack bot token, the HRIS key. */
+/** The names of every secret the policy refers to: each connector's tokens, keys and passwords, the Slack bot token, the HRIS key. */
 export function policySecretVariables(policy: Policy): string[] {
   const out = new Set<string>();
   for (const sys of policy.systems) {
-    const c = sys.connector.type === 'manual' ? sys.connector.read : sys.connector;
+    const c = apiConnector(sys.connector);
     if (!c) continue;
-    if (c.tokenEnv) out.add(c.tokenEnv);
-    if (c.sessions?.tokenEnv) out.add(c.sessions.tokenEnv);
+    for (const name of connectorSecretVariables(c)) out.add(name);
   }
   if (policy.slack) out.add(policy.slack.tokenEnv);
   if (policy.hris) out.add(policy.hris.apiKeyEnv);

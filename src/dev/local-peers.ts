@@ -6,6 +6,7 @@
  */
 import { ScimConnector } from '../activities/scim/client';
 import type { Policy } from '../domain/policy';
+import { apiConnector } from '../domain/connectors';
 import type { BambooStandin } from './bamboohr-standin';
 import { startBambooStandin } from './bamboohr-standin';
 import type { ScimPeer } from './scim-peer';
@@ -55,8 +56,12 @@ export async function startLocalPeers(policy: Policy, vars: NodeJS.ProcessEnv): 
   };
   try {
     for (const sys of policy.systems) {
-      const c = sys.connector.type === 'manual' ? sys.connector.read : sys.connector;
+      const c = apiConnector(sys.connector);
       if (!c) continue;
+      if (c.type !== 'scim') {
+        lines.push(`  ${sys.id.padEnd(18)} ${c.type} connector  (no local stand-in started by npm start)`);
+        continue;
+      }
       const port = localPort(c.baseUrl);
       if (port === undefined) {
         lines.push(`  ${sys.id.padEnd(18)} ${c.baseUrl}  (not on this machine: no stand-in)`);

@@ -106,7 +106,7 @@ export function planExit(
       });
       steps.push({
         id: `transfer_data:${s.id}`,
-        action: 'transfer_data',
+        action: s.dataHandover.method === 'api' ? 'transfer_data_api' : 'transfer_data',
         phase: 'activation',
         systemId: s.id,
         dependsOn: [`approve_handover:${s.id}`, `disable_account:${s.id}`],

@@ -24,6 +24,8 @@ export type StepAction =
   | 'approve_handover'
   /** A leaver: the system's owner transfers the data to the manager (a manual task). */
   | 'transfer_data'
+  /** A leaver: Tenure transfers the data to the manager through the system's API (Google Data Transfer). */
+  | 'transfer_data_api'
   /** A person approves the grant (a child approval workflow); a denial skips the system. */
   | 'approve'
   /** The app's owner does it by hand (a child manual-task workflow), verified by reading the app when possible. */

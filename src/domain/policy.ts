@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { employmentTypes, isValidTimeZone, unknownFieldPolicies } from './employee';
 import { isTimeOfDay } from './time';
+import { envVarName } from './env-var-name';
+import { ldapConnectorSchema } from './connectors/ldap';
+import { graphConnectorSchema } from './connectors/graph';
+import { googleConnectorSchema } from './connectors/google';
+import { oktaConnectorSchema } from './connectors/okta';
 import {
   approvalRuleSchema,
   formatDuration,
@@ -24,10 +29,6 @@ function policyDuration(minMs: number, maxMs: number) {
       message: `must be between ${formatDuration(minMs)} and ${formatDuration(maxMs)}`,
     });
 }
-
-const envVarName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, {
-  message: 'must be the NAME of an environment variable (secrets never live in the policy)',
-});
 
 export const scimConnectorSchema = z
   .object({
@@ -64,9 +65,22 @@ export const scimConnectorSchema = z
   })
   .strict();
 
+/** Connectors that read an app to verify a manual task's completion. */
+const readConnectorSchema = z.discriminatedUnion('type', [
+  scimConnectorSchema,
+  ldapConnectorSchema,
+  graphConnectorSchema,
+  googleConnectorSchema,
+  oktaConnectorSchema,
+]);
+
 export const connectorSchema = z.discriminatedUnion('type', [
   scimConnectorSchema,
-  manualConnectorSchema(scimConnectorSchema),
+  ldapConnectorSchema,
+  graphConnectorSchema,
+  googleConnectorSchema,
+  oktaConnectorSchema,
+  manualConnectorSchema(readConnectorSchema),
 ]);
 export type ConnectorConfig = z.infer<typeof connectorSchema>;
 
@@ -100,6 +114,12 @@ export const systemSchema = z
       .object({
         /** What the owner must do, in words. Tenure adds whose data and who receives it. */
         instructions: z.string().min(1).max(2000),
+        /**
+         * `task`: the system's owner transfers the data by hand (a manual task). `api`: once the manager accepts,
+         * Tenure transfers it through the connector's vendor API (Google's Data Transfer API) and reads the
+         * transfer back complete. @default "task"
+         */
+        method: z.enum(['task', 'api']).default('task'),
       })
       .strict()
       .optional(),
@@ -286,6 +306,12 @@ export const policySchema = z
       });
     }
     p.systems.forEach((s, i) => {
+      if (s.dataHandover?.method === 'api' && s.connector.type !== 'google')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['systems', i, 'dataHandover', 'method'],
+          message: 'a hand-over by API needs a connector with a data transfer API (type "google")',
+        });
       if (s.licenceGroup && !s.licence)
         ctx.addIssue({
           code: 'custom',

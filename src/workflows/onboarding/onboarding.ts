@@ -78,6 +78,7 @@ const STEP_ACTIVITIES: Record<Exclude<StepAction, PeopleAction>, (input: StepInp
   remove_groups: acts.removeGroups,
   revoke_sessions: acts.revokeSessions,
   reclaim_licence: acts.reclaimLicence,
+  transfer_data_api: acts.transferDataApi,
 };
 
 /**
@@ -237,7 +238,7 @@ class Onboarding {
     }
     const sys = step.systemId;
     if (!sys) return undefined;
-    if (step.action === 'transfer_data' && this.handoverDeclined.has(sys)) {
+    if ((step.action === 'transfer_data' || step.action === 'transfer_data_api') && this.handoverDeclined.has(sys)) {
       return 'not transferred: the manager declined the hand-over';
     }
     if (this.denied.has(sys) && step.action !== 'approve') return 'not granted: the approval was denied';
@@ -350,6 +351,7 @@ class Onboarding {
           licence: step.licence,
           accountId: step.systemId ? this.accountIds.get(step.systemId) : undefined,
           policyVersion: this.status.policyVersion,
+          runKind: this.input.kind,
           ...(this.status.late ? { late: true } : {}),
           ...(step.action === 'verify_exit'
             ? {
