@@ -9,7 +9,7 @@ export type ApiConnectorConfig = Exclude<ConnectorConfig, { type: 'manual' }>;
 
 /** The API connector a system is reached through: its own, or a manual system's read connector. */
 export function apiConnector(c: ConnectorConfig): ApiConnectorConfig | undefined {
-  return c.type === 'manual' ? (c.read as ApiConnectorConfig | undefined) : c;
+  return c.type === 'manual' ? c.read : c;
 }
 
 /** The names of every environment variable a connector reads a secret from. */
