@@ -6,6 +6,7 @@
 import axios from 'axios';
 import type { ConnectorErrorType } from './identity';
 import { ConnectorError } from './identity';
+import { awaitRequestTurn } from './rate-limit';
 
 export interface HttpTextRequest {
   method: string;
@@ -25,6 +26,8 @@ export interface HttpTextResponse {
 
 /** `what` names the call in error messages, e.g. "okta: GET /Users". */
 export async function requestText(systemId: string, what: string, r: HttpTextRequest): Promise<HttpTextResponse> {
+  // A rate-limited system's pace (src/activities/rate-limit.ts); immediate for every other system.
+  await awaitRequestTurn(systemId);
   try {
     const response = await axios.request<string>({
       method: r.method,

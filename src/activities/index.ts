@@ -1,3 +1,4 @@
+import { markRateLimited } from '../domain/rate-limit';
 import type { WebClient } from '@slack/web-api';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -257,21 +258,23 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Computes the plan and the instants an event takes effect (a local activity of the entity workflow). */
     planEvent({ event }: PlanEventInput): Promise<PlanEventResult> {
-      return Promise.resolve(planHireEvent(event.record, policy, version));
+      return Promise.resolve(markRateLimited(planHireEvent(event.record, policy, version), policy));
     },
 
     /** The mover plan: grants now, revocations after the grace period (a local activity of the entity). */
     planChangeEvent({ previous, event }: PlanChangeInput): Promise<ChangePlanResult> {
-      return Promise.resolve(planChange(previous, event.record, policy, version, event.receivedAt));
+      return Promise.resolve(
+        markRateLimited(planChange(previous, event.record, policy, version, event.receivedAt), policy),
+      );
     },
 
     /** The exit plan and instant for a termination or a cancelled hire (a local activity of the entity). */
     planExitEvent({ event }: PlanEventInput): Promise<ExitPlanResult> {
       if (event.kind === 'leave_end') {
-        return Promise.resolve(planReturn(event.record, policy, version, event.receivedAt));
+        return Promise.resolve(markRateLimited(planReturn(event.record, policy, version, event.receivedAt), policy));
       }
       const kind = event.kind === 'cancel_hire' || event.kind === 'leave_start' ? event.kind : 'termination';
-      return Promise.resolve(planExit(event.record, policy, version, kind, event.receivedAt));
+      return Promise.resolve(markRateLimited(planExit(event.record, policy, version, kind, event.receivedAt), policy));
     },
 
     /**

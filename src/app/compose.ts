@@ -31,6 +31,9 @@ import { WORKFLOWS_PATH } from '../workers/worker';
 import type { TenureMetrics } from '../observability';
 import { defaultTenureMetrics, registerFleetGauges, sdkPrometheusOptions, startMetricsServer } from '../observability';
 import type { TenureSettings } from './settings';
+import { createSystemWorkers } from './system-workers';
+import type { GuardActivities } from '../guard/activities';
+import { createGuardActivities } from '../guard/activities';
 
 /** The audit store: Postgres when `DATABASE_URL` is set, else the embedded store in the data folder. */
 export async function openAudit(s: TenureSettings): Promise<SqlAuditStore> {
@@ -54,6 +57,38 @@ export function integrations(s: TenureSettings, o: IntegrationOverrides = {}): I
 /** The worker's activities: every integration and the audit store (managers are looked up in the IdP). */
 export function activities(s: TenureSettings, audit: AuditStore, o: IntegrationOverrides = {}): TenureActivities {
   return createActivities({ policy: s.policy, audit, ...integrations(s, o) });
+}
+
+/**
+ * The mass-change guard's activities (src/guard/activities.ts): evidence, Slack notices, and the release, which
+ * delivers held events through `client` (a client of the deployment, opened on first use).
+ */
+export function guardActivities(
+  s: TenureSettings,
+  audit: AuditStore,
+  client: () => Promise<Client>,
+  o: IntegrationOverrides = {},
+): GuardActivities {
+  const { connectors, slack } = integrations(s, o);
+  return createGuardActivities({
+    policy: s.policy,
+    audit,
+    connectors,
+    ...(slack ? { slack } : {}),
+    taskQueue: s.env.TENURE_TASK_QUEUE,
+    client,
+  });
+}
+
+/** A client opened on first use, and a close for whatever was opened. */
+function lazyClient(s: TenureSettings): { get: () => Promise<Client>; close: () => Promise<void> } {
+  let opened: Promise<{ client: Client; close: () => Promise<void> }> | undefined;
+  return {
+    get: async () => (await (opened ??= connectClient(s))).client,
+    close: async () => {
+      if (opened) await (await opened.catch(() => undefined))?.close();
+    },
+  };
 }
 
 /** A worker-side (native) connection with the settings' address, TLS / mTLS and API key. */
@@ -87,6 +122,8 @@ export interface WorkerOverrides extends IntegrationOverrides {
 
 export interface RunningWorker {
   worker: Worker;
+  /** The activity workers of rate-limited systems, one per system (src/app/system-workers.ts). */
+  systemWorkers: Worker[];
   /** Resolves when the worker has stopped (after `shutdown()` or a fatal error). */
   running: Promise<void>;
   /** Stops polling, lets running tasks finish, closes what this function opened. */
@@ -100,29 +137,46 @@ export async function startWorker(
   o: WorkerOverrides = {},
 ): Promise<RunningWorker> {
   const connection = o.connection ?? (await connectNative(s));
+  const guardClient = lazyClient(s);
   let worker: Worker;
+  let systemWorkers: Worker[];
   try {
     worker = await Worker.create({
       connection,
       namespace: s.temporal.namespace,
       taskQueue: s.env.TENURE_TASK_QUEUE,
-      activities: activities(s, audit, o),
+      activities: { ...activities(s, audit, o), ...guardActivities(s, audit, guardClient.get, o) },
       dataConverter: s.converter,
       ...(s.env.TENURE_WORKER_IDENTITY ? { identity: s.env.TENURE_WORKER_IDENTITY } : {}),
       ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+      // Cache and slots set on purpose (src/app/worker-tuning.ts, docs/scaling.md).
+      ...s.worker,
     });
+    systemWorkers = await createSystemWorkers(s, connection, activities(s, audit, o));
   } catch (err) {
     if (!o.connection) await connection.close();
     throw err;
   }
-  const running = worker.run().finally(async () => {
-    if (!o.connection) await connection.close();
-  });
+  const all = [worker, ...systemWorkers];
+  const stopAll = (): void => {
+    for (const w of all) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  // One worker stopping (a fatal error) stops the others: the process never runs half a worker.
+  const running = Promise.allSettled(all.map((w) => w.run().finally(stopAll)))
+    .then((settled) => {
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    })
+    .finally(async () => {
+      await guardClient.close();
+      if (!o.connection) await connection.close();
+    });
   return {
     worker,
+    systemWorkers,
     running,
     async shutdown() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      stopAll();
       await running.catch(() => undefined);
     },
   };

@@ -15,6 +15,8 @@ import type { LoadedPolicy } from '../config/policy-file';
 import { loadPolicyFile } from '../config/policy-file';
 import type { Policy } from '../domain/policy';
 import { apiConnector, connectorSecretVariables } from '../domain/connectors';
+import type { WorkerTuning } from './worker-tuning';
+import { workerTuning } from './worker-tuning';
 
 /** How a process reaches Temporal: read the way Temporal's own tools read it (envconfig profile + `TEMPORAL_*`). */
 export interface TemporalSettings {
@@ -34,6 +36,8 @@ export interface TenureSettings {
   /** Payload encryption, the same for every worker and client of the deployment. */
   converter: DataConverter;
   temporal: TemporalSettings;
+  /** The worker's cache and concurrency (src/app/worker-tuning.ts), `TENURE_WORKER_*` overrides applied. */
+  worker: WorkerTuning;
 }
 
 export interface LoadSettingsOptions {
@@ -86,7 +90,15 @@ export function loadSettings(opts: LoadSettingsOptions = {}): TenureSettings {
   const env = loadEnv(vars);
   const policy = opts.policy ?? loadPolicyFile(env.TENURE_POLICY);
   const keyRing = loadKeyRing(vars);
-  return { env, vars, policy, keyRing, converter: dataConverter(keyRing), temporal: temporalSettings(vars) };
+  return {
+    env,
+    vars,
+    policy,
+    keyRing,
+    converter: dataConverter(keyRing),
+    temporal: temporalSettings(vars),
+    worker: workerTuning(vars),
+  };
 }
 
 /** The roles a Tenure process plays; each needs some variables the others do not. */

@@ -28,7 +28,8 @@ import { isValidTimeZone, type EmployeeRecord, type HrEvent, type HrEventKind } 
 import { employeeWorkflowId } from '../domain/ids';
 import type { Logger } from '../logger';
 import { employeeStatusQuery } from '../workflows/employee/messages';
-import { deliverHrEvent } from './deliver';
+import { deliverOneGuarded } from '../guard';
+import type { Policy } from '../domain/policy';
 import type { Refusal } from './http-errors';
 import { jsonErrorMessage, requestIdOf, requireContentType, sendError } from './http-errors';
 import type { CountRefusal } from './refusals';
@@ -116,12 +117,17 @@ export interface BambooWebhookRouterOptions {
   countRefusal?: CountRefusal;
   /** Records a refusal of a correctly signed delivery (one audit row each). */
   recordRefusal?: (requestId: string, r: Refusal) => Promise<void>;
+  /** The policy the workers run: the mass-change guard plans each event with it (docs/guard.md). Absent: unguarded. */
+  policy?: Policy;
 }
 
 /** What happened to one employee of a webhook. */
 export interface BambooEmployeeOutcome {
   employeeId: string;
-  outcome: 'accepted' | 'duplicate' | 'rejected' | 'invalid' | 'ignored' | 'failed';
+  /** `held`: the mass-change guard held it (`holdId`); nothing runs until an operator releases it. */
+  outcome: 'accepted' | 'duplicate' | 'rejected' | 'invalid' | 'ignored' | 'failed' | 'held';
+  /** For `held`: the hold to release with `tenure guard release`. */
+  holdId?: string;
   eventId?: string;
   kind?: HrEventKind;
   workflowId?: string;
@@ -212,7 +218,11 @@ export function createBambooWebhookRouter(opts: BambooWebhookRouterOptions): exp
     try {
       const kind = deriveBambooKind(record, await hasAcceptedHire(opts.client, record.hrId));
       const event: HrEvent = { eventId, source: 'bamboohr', kind, record, receivedAt };
-      const result = await deliverHrEvent(opts.client, opts.taskQueue, event);
+      const guarded = await deliverOneGuarded(opts.client, opts.taskQueue, opts.policy, event);
+      if (guarded.held) {
+        return { employeeId: change.employeeId, outcome: 'held', holdId: guarded.holdId, eventId, kind };
+      }
+      const result = guarded.result;
       const out: BambooEmployeeOutcome = { employeeId: change.employeeId, outcome: result.outcome, eventId, kind };
       if (result.workflowId !== undefined) out.workflowId = result.workflowId;
       if (result.effectiveAt !== undefined) out.effectiveAt = result.effectiveAt;

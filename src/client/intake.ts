@@ -17,7 +17,8 @@ import type { WebClient } from '@slack/web-api';
 import type { SlackWorkspace } from './slack-interactivity';
 import { createSlackInteractivityRouter } from './slack-interactivity';
 import { createBambooWebhookRouter } from './bamboohr-webhook';
-import { deliverHrEvent } from './deliver';
+import { deliverOneGuarded } from '../guard';
+import { createGuardBatchRouter, GUARD_BATCH_PATH, heldAnswer } from './guard-batch';
 import { TENURE_SIGNATURE_HEADER, TENURE_TIMESTAMP_HEADER, verifyTenureWebhook } from './signature';
 import {
   assignRequestId,
@@ -103,6 +104,7 @@ const PLAN_PATH = '/webhooks/hr/plan';
 const KNOWN_ENDPOINTS = new Set([
   GENERIC_WEBHOOK_PATH,
   PLAN_PATH,
+  GUARD_BATCH_PATH,
   '/slack/interactivity',
   '/webhooks/bamboohr',
   '/healthz',
@@ -274,7 +276,23 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
       if (!valid.ok) return refuse(valid.refusal);
       const event: HrEvent = { ...valid.data, source: 'generic-webhook', receivedAt: new Date(now()).toISOString() };
       try {
-        const result = await deliverHrEvent(opts.client, opts.taskQueue, event);
+        const guarded = await deliverOneGuarded(opts.client, opts.taskQueue, opts.policy?.policy, event);
+        if (guarded.held) {
+          // Held by the mass-change guard: nothing runs until an operator releases the hold (docs/guard.md).
+          log.warn({ requestId, eventId: event.eventId, kind: event.kind, holdId: guarded.holdId }, 'hr event held');
+          await recordSafely({
+            key: `intake:${requestId}`,
+            at: event.receivedAt,
+            hrId: event.record.hrId,
+            actor: INTAKE_ACTOR,
+            action: 'hr_event_held',
+            requestId: event.eventId,
+            outcome: 'held',
+            detail: { kind: event.kind, source: event.source, holdId: guarded.holdId, reasons: guarded.reasons },
+          });
+          return res.status(202).json(heldAnswer(event.eventId, guarded));
+        }
+        const result = guarded.result;
         log.info(
           {
             requestId,
@@ -326,6 +344,21 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
     },
   );
 
+  app.use(
+    createGuardBatchRouter({
+      client: opts.client,
+      taskQueue: opts.taskQueue,
+      logger: log,
+      audit: opts.audit,
+      ...(opts.policy ? { policy: opts.policy } : {}),
+      unknownFieldPolicy,
+      now,
+      countRefusal,
+      verifySigned,
+      recordRefusal: (requestId, r) => recordSignedRefusal(GUARD_BATCH_PATH, requestId, r),
+    }),
+  );
+
   if (opts.slackInteractivity) {
     app.use(
       createSlackInteractivityRouter({
@@ -346,6 +379,7 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
         logger: log,
         countRefusal,
         recordRefusal: (requestId, r) => recordSignedRefusal('/webhooks/bamboohr', requestId, r),
+        ...(opts.policy ? { policy: opts.policy.policy } : {}),
         ...opts.bamboo,
       }),
     );

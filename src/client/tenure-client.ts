@@ -2,6 +2,7 @@ import axios from 'axios';
 import type { EmployeeRecord, HrEventKind } from '../domain/employee';
 import type { HirePlanResult } from '../domain/plan-event';
 import type { DeliverEventResult } from '../workflows/employee/messages';
+import type { GuardedDelivery } from '../guard/types';
 import { signTenureWebhook, TENURE_SIGNATURE_HEADER, TENURE_TIMESTAMP_HEADER } from './signature';
 
 export interface TenureClientOptions {
@@ -11,7 +12,21 @@ export interface TenureClientOptions {
   secret: string;
   /** @default 30000 */
   timeoutMs?: number;
+  /** For `sendBatch`, which waits until every event was delivered or held. @default 600000 */
+  batchTimeoutMs?: number;
 }
+
+export interface SendBatchInput {
+  /** Stable per file (its hash): sending the same batch again is the same batch. */
+  batchId: string;
+  /** @default "import" */
+  path?: 'import' | 'sync';
+  events: SendEventInput[];
+}
+
+export type SendBatchResult =
+  | ({ status: number; outcome: 'delivered'; batchId: string } & GuardedDelivery)
+  | { status: number; outcome: 'refused'; error: string; message: string; issues?: RefusalIssue[] };
 
 export interface SendEventInput {
   eventId: string;
@@ -54,6 +69,30 @@ export class TenureClient {
     return { status: res.status, ...(data as unknown as DeliverEventResult & IgnoredFields) };
   }
 
+  /**
+   * A whole roster as ONE batch for the mass-change guard (`POST /webhooks/hr/batch`, docs/webhook.md): what takes
+   * access away past the policy's thresholds is held (status 202, `held: true`, `holdId`); the rest is delivered.
+   */
+  async sendBatch(batch: SendBatchInput): Promise<SendBatchResult> {
+    const res = await this.post('/webhooks/hr/batch', batch, this.opts.batchTimeoutMs ?? 600_000);
+    const data = res.data as Record<string, unknown>;
+    if (res.status >= 400) {
+      return {
+        status: res.status,
+        outcome: 'refused',
+        error: String(data.error),
+        message: String(data.message),
+        ...(Array.isArray(data.issues) ? { issues: data.issues as RefusalIssue[] } : {}),
+      };
+    }
+    return {
+      status: res.status,
+      outcome: 'delivered',
+      batchId: batch.batchId,
+      ...(data as unknown as GuardedDelivery),
+    };
+  }
+
   /** The plan a hire of this record would run under the server's policy — systems, groups, order, waits. Runs nothing. */
   async previewPlan(record: EmployeeRecord): Promise<HirePlanResult & IgnoredFields> {
     const res = await this.post('/webhooks/hr/plan', { record });
@@ -62,7 +101,7 @@ export class TenureClient {
     return data as unknown as HirePlanResult & IgnoredFields;
   }
 
-  private async post(path: string, payload: unknown): Promise<{ status: number; data: unknown }> {
+  private async post(path: string, payload: unknown, timeoutMs?: number): Promise<{ status: number; data: unknown }> {
     const body = JSON.stringify(payload);
     const ts = Math.floor(Date.now() / 1000);
     return axios.post(new URL(path, this.opts.url).toString(), body, {
@@ -71,7 +110,7 @@ export class TenureClient {
         [TENURE_TIMESTAMP_HEADER]: String(ts),
         [TENURE_SIGNATURE_HEADER]: signTenureWebhook(this.opts.secret, ts, body),
       },
-      timeout: this.opts.timeoutMs ?? 30_000,
+      timeout: timeoutMs ?? this.opts.timeoutMs ?? 30_000,
       validateStatus: () => true,
     });
   }

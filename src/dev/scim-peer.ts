@@ -66,6 +66,11 @@ export interface ScimPeerOptions {
   maxPageSize?: number;
   /** Behave like this vendor's SCIM service; default `generic`. */
   vendor?: ScimVendor;
+  /**
+   * Throttle like a vendor's API: SCIM requests beyond `requestsPerSecond` in any trailing second are answered
+   * 429 with `Retry-After` (whole seconds, as Okta and Graph send it). Default: no limit.
+   */
+  rateLimit?: { requestsPerSecond: number };
 }
 
 export interface ScimEmail {
@@ -102,6 +107,8 @@ export interface ScimRequestLogEntry {
   at: number;
   /** Response status; 0 while in flight or when the response was dropped. */
   status: number;
+  /** `clock()` when the answer was sent; absent while in flight. */
+  finishedAt?: number;
   /** The parsed JSON body of a request that had one (as received, before any vendor conversion). */
   body?: unknown;
 }
@@ -212,6 +219,36 @@ interface PeerStore {
   clock: () => number;
   users: Map<string, StoredUser>;
   groups: Map<string, StoredGroup>;
+  /** Users by lower-cased `userName` and by `externalId` (case-exact): filtered GETs and uniqueness never scan. */
+  byUserName: Map<string, StoredUser>;
+  byExternalId: Map<string, StoredUser>;
+}
+
+function indexUser(store: PeerStore, user: StoredUser): void {
+  const { userName, externalId } = user.data;
+  if (typeof userName === 'string') store.byUserName.set(userName.toLowerCase(), user);
+  if (typeof externalId === 'string') store.byExternalId.set(externalId, user);
+}
+
+function unindexUser(store: PeerStore, user: StoredUser): void {
+  const { userName, externalId } = user.data;
+  if (typeof userName === 'string' && store.byUserName.get(userName.toLowerCase()) === user) {
+    store.byUserName.delete(userName.toLowerCase());
+  }
+  if (typeof externalId === 'string' && store.byExternalId.get(externalId) === user) {
+    store.byExternalId.delete(externalId);
+  }
+}
+
+/** The users an `eq` filter on an indexed attribute can match (at most one), or `undefined` for other filters. */
+function indexedCandidates(store: PeerStore, eq: EqFilter | undefined): StoredUser[] | undefined {
+  if (!eq) return undefined;
+  const attr = eq.attr.toLowerCase();
+  let hit: StoredUser | undefined;
+  if (attr === 'username') hit = store.byUserName.get(eq.value.toLowerCase());
+  else if (attr === 'externalid') hit = store.byExternalId.get(eq.value);
+  else return undefined;
+  return hit ? [hit] : [];
 }
 
 /** A whole-filter `attr eq "value"` decoded by the peer (SCIMMY's parser cannot read escaped quotes). */
@@ -331,6 +368,8 @@ function list(resource: ListableResource, ctx: PeerContext, views: Json[]): Json
 }
 
 function removeUser(store: PeerStore, id: string): void {
+  const user = store.users.get(id);
+  if (user) unindexUser(store, user);
   store.users.delete(id);
   for (const group of store.groups.values()) {
     if (Array.isArray(group.data.members)) {
@@ -341,12 +380,13 @@ function removeUser(store: PeerStore, id: string): void {
 
 function assertUserUnique(store: PeerStore, data: Json, selfId: string | undefined): void {
   const { userName, externalId } = data;
-  for (const other of store.users.values()) {
-    if (other.id === selfId) continue;
-    if (typeof userName === 'string' && sameText(other.data.userName, userName, false)) {
-      throw scimError(409, 'uniqueness', `userName '${userName}' is already in use`);
-    }
-    if (typeof externalId === 'string' && sameText(other.data.externalId, externalId, true)) {
+  if (typeof userName === 'string') {
+    const other = store.byUserName.get(userName.toLowerCase());
+    if (other && other.id !== selfId) throw scimError(409, 'uniqueness', `userName '${userName}' is already in use`);
+  }
+  if (typeof externalId === 'string') {
+    const other = store.byExternalId.get(externalId);
+    if (other && other.id !== selfId) {
       throw scimError(409, 'uniqueness', `externalId '${externalId}' is already in use`);
     }
   }
@@ -372,7 +412,9 @@ function declareHandlers(): void {
       const existing = store.users.get(resource.id);
       if (!existing) throw scimError(404, undefined, `Resource ${resource.id} not found`);
       assertUserUnique(store, data, existing.id);
+      unindexUser(store, existing);
       existing.data = data;
+      indexUser(store, existing);
       existing.lastModified = now;
       const view = userView(store, existing);
       // GitHub: "setting active: false removes the user ... and deletes the associated SCIM user id".
@@ -384,6 +426,7 @@ function declareHandlers(): void {
     state.seq += 1;
     const user: StoredUser = { id: randomUUID(), data, createdAt: now, lastModified: now, seq: state.seq };
     store.users.set(user.id, user);
+    indexUser(store, user);
     return userView(store, user) as never;
   });
 
@@ -395,8 +438,13 @@ function declareHandlers(): void {
       if (!user) throw scimError(404, undefined, `Resource ${resource.id} not found`);
       return userView(store, user) as never;
     }
-    const views = [...store.users.values()].sort((a, b) => a.seq - b.seq).map((u) => userView(store, u));
-    return list(resource, ctx, views) as never;
+    // A filter on userName or externalId (every lookup Tenure makes) reads the index, not every user.
+    const users = indexedCandidates(store, ctx.eq) ?? [...store.users.values()].sort((a, b) => a.seq - b.seq);
+    return list(
+      resource,
+      ctx,
+      users.map((u) => userView(store, u)),
+    ) as never;
   });
 
   User.degress((resource, rawCtx) => {
@@ -684,7 +732,20 @@ export async function startScimPeer(opts: ScimPeerOptions = {}): Promise<ScimPee
 
   declareHandlers();
 
-  const store: PeerStore = { name, clock, users: new Map(), groups: new Map() };
+  const store: PeerStore = {
+    name,
+    clock,
+    users: new Map(),
+    groups: new Map(),
+    byUserName: new Map(),
+    byExternalId: new Map(),
+  };
+  const limit = opts.rateLimit?.requestsPerSecond;
+  if (limit !== undefined && !(Number.isFinite(limit) && limit > 0)) {
+    throw new RangeError('rateLimit.requestsPerSecond must be a positive number');
+  }
+  /** `clock()` of the SCIM requests let through in the trailing second (the throttle's window). */
+  const admitted: number[] = [];
   const faults = new Faults();
   const requests: ScimRequestLogEntry[] = [];
   const eqFilters = new WeakMap<Request, EqFilter>();
@@ -719,9 +780,25 @@ export async function startScimPeer(opts: ScimPeerOptions = {}): Promise<ScimPee
     logEntries.set(req, entry);
     res.on('finish', () => {
       entry.status = res.statusCode;
+      entry.finishedAt = clock();
     });
     next();
   });
+
+  // The vendor's throttle: over the limit in the trailing second is a 429 with Retry-After, nothing is done.
+  if (limit !== undefined) {
+    app.use(BASE_PATH, (_req, res, next) => {
+      const now = clock();
+      while (admitted.length > 0 && (admitted[0] ?? 0) <= now - 1000) admitted.shift();
+      if (admitted.length >= limit) {
+        res.setHeader('Retry-After', '1');
+        sendScimError(res, 429, `Too many requests: the limit is ${limit} per second`);
+        return;
+      }
+      admitted.push(now);
+      next();
+    });
+  }
 
   app.use(BASE_PATH, (req, res, next) => {
     void (async () => {
@@ -908,7 +985,7 @@ export async function startScimPeer(opts: ScimPeerOptions = {}): Promise<ScimPee
       return;
     }
     const { id } = req.params;
-    const user = store.users.get(id) ?? [...store.users.values()].find((u) => sameText(u.data.userName, id, false));
+    const user = store.users.get(id) ?? store.byUserName.get(id.toLowerCase());
     if (!user) {
       sendGraphError(
         res,

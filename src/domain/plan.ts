@@ -47,6 +47,8 @@ export interface PlanStep {
   groups?: string[];
   /** For create_account: the licence the account consumes. */
   licence?: string;
+  /** The system has a rate limit: the step runs on its own task queue (src/domain/rate-limit.ts). */
+  rateLimited?: boolean;
 }
 
 /** The ordered steps that move a person to the access the policy says they should have. */

@@ -6,6 +6,7 @@ import { ldapConnectorSchema } from './connectors/ldap';
 import { graphConnectorSchema } from './connectors/graph';
 import { googleConnectorSchema } from './connectors/google';
 import { oktaConnectorSchema } from './connectors/okta';
+import { guardPolicySchema } from './policy-guard';
 import {
   approvalRuleSchema,
   formatDuration,
@@ -120,6 +121,18 @@ export const systemSchema = z
          * transfer back complete. @default "task"
          */
         method: z.enum(['task', 'api']).default('task'),
+      })
+      .strict()
+      .optional(),
+    /**
+     * The vendor's API limit: Tenure sends this system at most `requestsPerSecond` requests (per worker process)
+     * and runs at most `concurrency` of its steps at once, on a task queue of its own (src/domain/rate-limit.ts),
+     * so a burst drains at the vendor's pace without starving other systems. Absent: no limit but Temporal's.
+     */
+    rateLimit: z
+      .object({
+        requestsPerSecond: z.number().positive().max(10_000),
+        concurrency: z.number().int().min(1).max(1_000).default(10),
       })
       .strict()
       .optional(),
@@ -253,6 +266,8 @@ export const policySchema = z
       .optional(),
     /** Approvals and manual tasks: SLAs, reminders, escalation, fallback approvers. */
     people: peopleSettingsSchema.optional(),
+    /** Mass-change thresholds (docs/guard.md); absent: the safe defaults (`resolveGuardSettings`). */
+    guard: guardPolicySchema.optional(),
     systems: z.array(systemSchema).min(1),
     birthright: z.array(birthrightRuleSchema).min(1),
   })

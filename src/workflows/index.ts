@@ -4,3 +4,4 @@ export { offboardingWorkflow, onboardingWorkflow, roleChangeWorkflow } from './o
 export { approvalWorkflow } from './approval/approval';
 export { manualTaskWorkflow } from './task/task';
 export { auditCheckpointWorkflow } from './audit-checkpoint/audit-checkpoint';
+export { guardWorkflow } from './guard/guard';

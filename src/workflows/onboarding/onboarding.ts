@@ -12,10 +12,13 @@ import {
   setHandler,
   startChild,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/workflow';
 import type { StepInput, StepResult, TenureActivities } from '../../activities';
 import type { PlanStep, StepAction } from '../../domain/plan';
 import { approvalWorkflowId, manualTaskWorkflowId } from '../../domain/people-ids';
+import { systemTaskQueue } from '../../domain/rate-limit';
 import { approvalWorkflow } from '../approval/approval';
 import { STAGE, WAITING_ON } from '../search-attributes';
 import { manualTaskWorkflow } from '../task/task';
@@ -37,11 +40,33 @@ import {
 } from './messages';
 
 /** One attempt may take a minute; a system that stays down for a day turns the step into an exception. */
-const acts = proxyActivities<TenureActivities>({
+const STEP_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '1 day',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+};
+const acts = proxyActivities<TenureActivities>(STEP_OPTIONS);
+
+/**
+ * A rate-limited system's steps run on its own activity task queue (src/domain/rate-limit.ts), where its worker
+ * paces them; the plan marks them (`PlanStep.rateLimited`). Runs recorded before kept the main queue.
+ */
+export const SYSTEM_QUEUES_PATCH = 'tenure-system-queues';
+
+const systemActs = new Map<string, TenureActivities>();
+/** The step activities of one rate-limited system, scheduled on its queue. */
+function actsOnSystemQueue(systemId: string): TenureActivities {
+  let a = systemActs.get(systemId);
+  if (!a) {
+    // The system's queue keeps a long schedule-to-start: a burst waits there at the vendor's pace.
+    a = proxyActivities<TenureActivities>({
+      ...STEP_OPTIONS,
+      taskQueue: systemTaskQueue(workflowInfo().taskQueue, systemId),
+    });
+    systemActs.set(systemId, a);
+  }
+  return a;
+}
 
 const { planEvent } = proxyLocalActivities<TenureActivities>({
   startToCloseTimeout: '30 seconds',
@@ -64,22 +89,38 @@ export const CANCELLED_NOT_EXCEPTION_PATCH = 'tenure-cancelled-not-exception';
 /** Steps that wait on people run as child workflows (see `runPeopleStep`); the rest are activities. */
 const PEOPLE_ACTIONS = ['approve', 'manual_task', 'approve_handover', 'transfer_data'] as const;
 type PeopleAction = (typeof PEOPLE_ACTIONS)[number];
-const STEP_ACTIVITIES: Record<Exclude<StepAction, PeopleAction>, (input: StepInput) => Promise<StepResult>> = {
-  allocate_work_email: acts.allocateWorkEmail,
-  create_account: acts.createAccount,
-  assign_groups: acts.assignGroups,
-  write_back_email: acts.writeBackEmail,
-  activate_account: acts.activateAccount,
-  notify_manager: acts.notifyManager,
-  disable_account: acts.disableAccount,
-  delete_account: acts.deleteAccount,
-  verify_exit: acts.verifyExit,
-  update_account: acts.updateAccount,
-  remove_groups: acts.removeGroups,
-  revoke_sessions: acts.revokeSessions,
-  reclaim_licence: acts.reclaimLicence,
-  transfer_data_api: acts.transferDataApi,
+type StepActivityName = {
+  [K in keyof TenureActivities]: TenureActivities[K] extends (input: StepInput) => Promise<StepResult> ? K : never;
+}[keyof TenureActivities];
+const STEP_ACTIVITY_NAMES: Record<Exclude<StepAction, PeopleAction>, StepActivityName> = {
+  allocate_work_email: 'allocateWorkEmail',
+  create_account: 'createAccount',
+  assign_groups: 'assignGroups',
+  write_back_email: 'writeBackEmail',
+  activate_account: 'activateAccount',
+  notify_manager: 'notifyManager',
+  disable_account: 'disableAccount',
+  delete_account: 'deleteAccount',
+  verify_exit: 'verifyExit',
+  update_account: 'updateAccount',
+  remove_groups: 'removeGroups',
+  revoke_sessions: 'revokeSessions',
+  reclaim_licence: 'reclaimLicence',
+  transfer_data_api: 'transferDataApi',
 };
+
+/** The activity of a step: on the system's own queue when the plan marked the system rate-limited. */
+function stepActivity(
+  step: PlanStep,
+  action: Exclude<StepAction, PeopleAction>,
+): (i: StepInput) => Promise<StepResult> {
+  const name = STEP_ACTIVITY_NAMES[action];
+  const systemId = step.systemId;
+  if (step.rateLimited && systemId && patched(SYSTEM_QUEUES_PATCH)) {
+    return (i) => actsOnSystemQueue(systemId)[name](i);
+  }
+  return (i) => acts[name](i);
+}
 
 /**
  * A hire: create the accounts disabled at the pre-provisioning instant (identity provider first, each app after
@@ -363,7 +404,7 @@ class Onboarding {
         };
         const r = isPeopleAction(step.action)
           ? await this.runPeopleStep(step.action, stepInput)
-          : await STEP_ACTIVITIES[step.action](stepInput);
+          : await stepActivity(step, step.action)(stepInput);
         if (r.workEmail) {
           this.workEmail = r.workEmail;
           this.status.workEmailAllocated = step.action === 'allocate_work_email';

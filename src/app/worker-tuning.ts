@@ -1,0 +1,87 @@
+/**
+ * The worker's cache and concurrency, set on purpose rather than left to the SDK's defaults (docs/scaling.md has
+ * the measurements behind each number). Every value has an environment override, read and validated once at start.
+ *
+ * - `maxCachedWorkflows`: runs kept in memory between tasks (sticky execution). A cached run costs memory for as
+ *   long as it waits, so the cache is sized for the runs that are *busy* at once, not for the people who are
+ *   waiting: a person waiting for a start date a year away is evicted and costs the worker nothing until their
+ *   timer fires, when the run is replayed from its (short) history. The SDK's default grows with the heap (2,310
+ *   on a 4 GiB heap) and let 1,353 waiting people take a worker to 4.4 GB.
+ * - `reuseV8Context`: one V8 context per workflow thread, each run's globals swapped in and out (the SDK's default
+ *   since 1.9, stated here so it is not turned off by accident: a context per run costs several MB each).
+ * - Slots: workflow tasks are CPU-bound on the worker's one workflow thread, so a few more slots than cores keep it
+ *   busy without queueing tasks behind each other; activities wait on HTTP, so they get many more.
+ */
+export interface WorkerTuning {
+  /** `TENURE_WORKER_MAX_CACHED_WORKFLOWS`. @default 300 */
+  maxCachedWorkflows: number;
+  /** `TENURE_WORKER_REUSE_V8_CONTEXT` (`true` / `false`). @default true */
+  reuseV8Context: boolean;
+  /** `TENURE_WORKER_WORKFLOW_SLOTS`: workflow tasks run at once. @default 20 */
+  maxConcurrentWorkflowTaskExecutions: number;
+  /** `TENURE_WORKER_ACTIVITY_SLOTS`: activities run at once (on the main task queue). @default 100 */
+  maxConcurrentActivityTaskExecutions: number;
+  /** `TENURE_WORKER_LOCAL_ACTIVITY_SLOTS`: local activities (planning) run at once. @default 100 */
+  maxConcurrentLocalActivityExecutions: number;
+  /** `TENURE_WORKER_WORKFLOW_POLLS`: concurrent long polls for workflow tasks. @default 10 */
+  maxConcurrentWorkflowTaskPolls: number;
+  /** `TENURE_WORKER_ACTIVITY_POLLS`: concurrent long polls for activity tasks. @default 10 */
+  maxConcurrentActivityTaskPolls: number;
+}
+
+export const WORKER_TUNING_DEFAULTS: Readonly<WorkerTuning> = {
+  maxCachedWorkflows: 300,
+  reuseV8Context: true,
+  maxConcurrentWorkflowTaskExecutions: 20,
+  maxConcurrentActivityTaskExecutions: 100,
+  maxConcurrentLocalActivityExecutions: 100,
+  maxConcurrentWorkflowTaskPolls: 10,
+  maxConcurrentActivityTaskPolls: 10,
+};
+
+const INTEGER_VARIABLES: Record<Exclude<keyof WorkerTuning, 'reuseV8Context'>, { name: string; min: number }> = {
+  maxCachedWorkflows: { name: 'TENURE_WORKER_MAX_CACHED_WORKFLOWS', min: 0 },
+  maxConcurrentWorkflowTaskExecutions: { name: 'TENURE_WORKER_WORKFLOW_SLOTS', min: 2 },
+  maxConcurrentActivityTaskExecutions: { name: 'TENURE_WORKER_ACTIVITY_SLOTS', min: 1 },
+  maxConcurrentLocalActivityExecutions: { name: 'TENURE_WORKER_LOCAL_ACTIVITY_SLOTS', min: 1 },
+  maxConcurrentWorkflowTaskPolls: { name: 'TENURE_WORKER_WORKFLOW_POLLS', min: 2 },
+  maxConcurrentActivityTaskPolls: { name: 'TENURE_WORKER_ACTIVITY_POLLS', min: 1 },
+};
+
+/** Every variable `workerTuning` reads, for deployment files and docs. */
+export const WORKER_TUNING_VARIABLES = [
+  ...Object.values(INTEGER_VARIABLES).map((v) => v.name),
+  'TENURE_WORKER_REUSE_V8_CONTEXT',
+];
+
+/** The tuning from the environment; throws an error naming every bad variable. */
+export function workerTuning(vars: NodeJS.ProcessEnv): WorkerTuning {
+  const out: WorkerTuning = { ...WORKER_TUNING_DEFAULTS };
+  const problems: string[] = [];
+  for (const [key, { name, min }] of Object.entries(INTEGER_VARIABLES) as [
+    keyof typeof INTEGER_VARIABLES,
+    { name: string; min: number },
+  ][]) {
+    const raw = vars[name];
+    if (raw === undefined || raw === '') continue;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min) {
+      problems.push(`  - ${name}: must be a whole number of at least ${min}`);
+      continue;
+    }
+    out[key] = n;
+  }
+  const reuse = vars.TENURE_WORKER_REUSE_V8_CONTEXT;
+  if (reuse !== undefined && reuse !== '') {
+    if (reuse === 'true' || reuse === 'false') out.reuseV8Context = reuse === 'true';
+    else problems.push('  - TENURE_WORKER_REUSE_V8_CONTEXT: must be true or false');
+  }
+  if (out.maxConcurrentWorkflowTaskPolls > out.maxConcurrentWorkflowTaskExecutions) {
+    problems.push('  - TENURE_WORKER_WORKFLOW_POLLS: cannot exceed TENURE_WORKER_WORKFLOW_SLOTS');
+  }
+  if (out.maxConcurrentActivityTaskPolls > out.maxConcurrentActivityTaskExecutions) {
+    problems.push('  - TENURE_WORKER_ACTIVITY_POLLS: cannot exceed TENURE_WORKER_ACTIVITY_SLOTS');
+  }
+  if (problems.length) throw new Error(`invalid environment:\n${problems.join('\n')}`);
+  return out;
+}
