@@ -60,8 +60,13 @@ function summaryText(s: ImportSummary): string {
     `rows: ${s.rows}, valid: ${s.valid}, invalid: ${s.invalid}`,
     s.sentNothing
       ? `sent: 0 (${s.reason ?? 'nothing to send'})`
-      : `sent: ${s.sent}: ${s.counts.accepted} accepted, ${s.counts.duplicate} duplicate, ${s.counts.rejected} rejected, ${s.counts.refused} refused, ${s.counts.failed} failed`,
+      : `sent: ${s.sent}: ${s.counts.accepted} accepted, ${s.counts.duplicate} duplicate, ${s.counts.rejected} rejected, ${s.counts.refused} refused, ${s.counts.failed} failed, ${s.counts.held} held`,
   ];
+  if (s.hold) {
+    lines.push(
+      `held: ${s.counts.held} row(s) in ${s.hold.holdId} by the mass-change guard (${s.hold.reasons.join('; ')}); nothing of them runs until \`tenure guard release ${s.hold.holdId}\``,
+    );
+  }
   for (const r of s.results) {
     if (r.outcome === 'rejected' || r.outcome === 'refused' || r.outcome === 'failed') {
       lines.push(`row ${r.row} (${r.hrId}): ${r.outcome}${r.message ? `: ${r.message}` : ''}`);

@@ -7,6 +7,7 @@ import type { EmployeeRecord, HrEventKind } from '../domain/employee';
 import { intakeSender, withCliClient } from '../app/cli-context';
 import { setupCluster } from '../app/setup';
 import { registerAuditCommands } from './cli-audit';
+import { registerGuardCommands } from './cli-guard';
 import { registerImportCommands } from './cli-import';
 import { registerPeopleCommands } from './cli-people';
 import { registerPlanCommands } from './cli-plan';
@@ -28,6 +29,7 @@ registerImportCommands(program);
 registerPeopleCommands(program);
 registerReportCommands(program);
 registerUpcomingCommands(program);
+registerGuardCommands(program);
 
 program
   .command('send')

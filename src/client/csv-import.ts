@@ -1,7 +1,8 @@
 /**
  * `tenure import roster.csv`: bulk intake from a CSV export. Parse (header row, RFC 4180) → validate every row
  * with the same zod schema the intake server uses, naming row and column → send the valid rows through
- * `TenureClient` with bounded concurrency. Columns and answers are documented in docs/import.md.
+ * `TenureClient`: as one batch the mass-change guard judges as a whole (docs/guard.md), or, for a sender without
+ * batches, row by row with bounded concurrency. Columns and answers are documented in docs/import.md.
  *
  * Rows are numbered as a spreadsheet shows them: the header is row 1, the first person row 2. A column the importer
  * does not know is ignored and named in `ignoredColumns`, as the webhook ignores unknown fields, unless
@@ -12,7 +13,7 @@ import { parse, type Options as CsvParseOptions } from 'csv-parse/sync';
 import type { z } from 'zod';
 import { webhookEventSchema, type HrEventKind, type UnknownFieldPolicy } from '../domain/employee';
 import { cleanEventText, stripControlCharacters } from '../domain/text';
-import type { SendEventInput, SendEventResult } from './tenure-client';
+import type { SendBatchInput, SendBatchResult, SendEventInput, SendEventResult } from './tenure-client';
 
 /** Every column the importer knows. Header names match case-insensitively, ignoring spaces, `_` and `-`. */
 export const CSV_COLUMNS = [
@@ -242,9 +243,15 @@ export function parseRosterCsv(text: string, options: ParseRosterOptions = {}): 
 /** Something that sends events: a `TenureClient`, or a stand-in in tests. */
 export interface EventSender {
   sendEvent(event: SendEventInput): Promise<SendEventResult>;
+  /**
+   * The whole file as ONE batch for the mass-change guard (`POST /webhooks/hr/batch`): a `TenureClient` has it, and
+   * then the import is one guarded run (what takes access away past the thresholds is held, docs/guard.md).
+   */
+  sendBatch?(batch: SendBatchInput): Promise<SendBatchResult>;
 }
 
-export type RowOutcome = 'accepted' | 'duplicate' | 'rejected' | 'refused' | 'failed';
+/** `held`: the mass-change guard held the row's event (`ImportSummary.hold`); it runs only after a release. */
+export type RowOutcome = 'accepted' | 'duplicate' | 'rejected' | 'refused' | 'failed' | 'held';
 
 export interface RowResult {
   row: number;
@@ -289,10 +296,12 @@ export interface ImportSummary {
   sent: number;
   counts: Record<RowOutcome, number>;
   results: RowResult[];
+  /** The hold the guard put the file's held rows in (`tenure guard show <holdId>`), when it held any. */
+  hold?: { holdId: string; reasons: string[] };
 }
 
 function emptyCounts(): Record<RowOutcome, number> {
-  return { accepted: 0, duplicate: 0, rejected: 0, refused: 0, failed: 0 };
+  return { accepted: 0, duplicate: 0, rejected: 0, refused: 0, failed: 0, held: 0 };
 }
 
 function outcomeOf(answer: SendEventResult): RowOutcome {
@@ -332,6 +341,12 @@ export async function importRoster(
   const attempts = Math.max(1, options.attempts ?? 3);
   const retryDelayMs = options.retryDelayMs ?? 500;
   const queue = parsed.valid;
+  if (sender.sendBatch && queue.length > 0) {
+    return {
+      ...base,
+      ...(await sendAsBatch(text, queue, sender.sendBatch.bind(sender), attempts, retryDelayMs, options)),
+    };
+  }
   const results = new Array<RowResult>(queue.length);
   let next = 0;
   let done = 0;
@@ -368,4 +383,64 @@ export async function importRoster(
   });
   await Promise.all(lanes);
   return { ...base, sentNothing: false, sent: queue.length, counts, results };
+}
+
+/**
+ * The valid rows as one batch, id the file's hash (sending the same file again is the same batch and gets the same
+ * decision). Retried like a row when the intake server is unreachable or answers 5xx.
+ */
+async function sendAsBatch(
+  text: string,
+  queue: RosterRow[],
+  sendBatch: (b: SendBatchInput) => Promise<SendBatchResult>,
+  attempts: number,
+  retryDelayMs: number,
+  options: ImportOptions,
+): Promise<Pick<ImportSummary, 'sentNothing' | 'sent' | 'counts' | 'results' | 'hold'>> {
+  const counts = emptyCounts();
+  const batchId = `csv-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+  let answer: SendBatchResult | undefined;
+  let failure = '';
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      answer = await sendBatch({ batchId, path: 'import', events: queue.map((r) => r.event) });
+      if (answer.status < 500) break;
+      failure = answer.outcome === 'refused' ? `${answer.error}: ${answer.message}` : `status ${answer.status}`;
+    } catch (err) {
+      failure = err instanceof Error ? err.message : String(err);
+    }
+    answer = undefined;
+    if (attempt < attempts) await new Promise((r) => setTimeout(r, retryDelayMs * 2 ** (attempt - 1)));
+  }
+  const results: RowResult[] = queue.map(({ row, event }) => {
+    const r: RowResult = { row, hrId: event.record.hrId, eventId: event.eventId, outcome: 'failed' };
+    if (!answer) {
+      r.message = failure;
+      return r;
+    }
+    r.status = answer.status;
+    if (answer.outcome === 'refused') {
+      r.outcome = 'refused';
+      r.message = `${answer.error}: ${answer.message}`;
+      return r;
+    }
+    const one = answer.results.find((x) => x.eventId === event.eventId);
+    if (one?.held) r.outcome = 'held';
+    else if (one?.result) {
+      r.outcome = one.result.outcome;
+      if (one.result.reason !== undefined) r.message = one.result.reason;
+    } else r.message = one?.error ?? 'no answer for this row';
+    return r;
+  });
+  for (const r of results) counts[r.outcome] += 1;
+  options.onProgress?.({ done: queue.length, total: queue.length, counts: { ...counts } });
+  return {
+    sentNothing: false,
+    sent: queue.length,
+    counts,
+    results,
+    ...(answer?.outcome === 'delivered' && answer.held && answer.holdId
+      ? { hold: { holdId: answer.holdId, reasons: answer.reasons } }
+      : {}),
+  };
 }

@@ -89,6 +89,10 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
         { id: 'wiki', name: 'Wiki', kind: 'app', connector: { type: 'scim', baseUrl: app.url }, dependsOn: ['idp'] },
       ],
       birthright: [{ name: 'everyone', systems: ['idp', 'wiki'] }],
+      // A test company has a handful of people, where every exit is a large percentage of the population: the
+      // mass-change guard's percentages start counting only past 100 people here (its counts apply as shipped).
+      // test/integration/guard.test.ts runs the shipped defaults.
+      guard: { percentFloor: 100 },
     };
     if (opts.idpSessions) {
       const c = base.systems[0]?.connector;
