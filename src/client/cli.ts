@@ -9,6 +9,7 @@ import { setupCluster } from '../app/setup';
 import { registerAuditCommands } from './cli-audit';
 import { registerGuardCommands } from './cli-guard';
 import { registerImportCommands } from './cli-import';
+import { registerPolicyCommands } from './cli-policy';
 import { registerPeopleCommands } from './cli-people';
 import { registerPlanCommands } from './cli-plan';
 import { registerReportCommands } from './cli-report';
@@ -30,6 +31,7 @@ registerPeopleCommands(program);
 registerReportCommands(program);
 registerUpcomingCommands(program);
 registerGuardCommands(program);
+registerPolicyCommands(program);
 
 program
   .command('send')
