@@ -22,7 +22,7 @@ describe('mass-change guard: a run that would disable too many people is held un
   before(async () => {
     await workflowBundle();
     // The shipped defaults (the harness raises the percentage floor for its small test companies).
-    t = await startTenure({ policy: (p) => ({ ...p, guard: {} }) });
+    t = await startTenure({ slack: true, policy: (p) => ({ ...p, guard: { notifyChannel: 'C0GUARD01' } }) });
     // Twenty people who started already: their accounts are active at once.
     for (let i = 0; i < 20; i++) people.push(makeRecord({ hireDate: '2026-01-05', status: 'active' }));
     await Promise.all(
@@ -107,6 +107,11 @@ describe('mass-change guard: a run that would disable too many people is held un
     }
     const holdEvidence = await evidence('guard_hold');
     assert.ok(holdEvidence.some((e) => e.requestId === answer.holdId));
+    // The owners are told in Slack, with what to run; no names in the notice.
+    await waitFor(() => (t.slack?.messages ?? []).some((m) => m.channel === 'C0GUARD01'), 30_000);
+    const notice = t.slack?.messages.find((m) => m.channel === 'C0GUARD01');
+    assert.match(notice?.text ?? '', new RegExp(`tenure guard release ${answer.holdId ?? '-'}`));
+    assert.ok(!(notice?.text ?? '').includes(six[0]?.hrId ?? '\u0000'));
 
     // Sending the same roster again is the same batch: the same hold, not a second one.
     const again = await t.tenure.sendBatch({
