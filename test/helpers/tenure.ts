@@ -63,6 +63,8 @@ export interface HarnessOptions {
   idpSessions?: boolean;
   /** The payload key ring (`TENURE_CODEC_KEYS` form). @default a fresh random key */
   codecKeys?: string;
+  /** More environment variables for the worker and intake (e.g. the secrets a native connector's policy names). */
+  vars?: Record<string, string>;
 }
 
 /** A whole Tenure on the shared dev server: two SCIM peers, a worker, the intake server and a client. */
@@ -145,6 +147,7 @@ export async function startTenure(opts: HarnessOptions = {}): Promise<TenureHarn
         TENURE_WEBHOOK_SECRET: webhookSecret,
         ...(slack ? { TENURE_SLACK_SIGNING_SECRET: slackSigningSecret, TENURE_TEST_SLACK_TOKEN: slack.token } : {}),
         TENURE_TEST_HRIS_KEY: 'test-hris-key',
+        ...opts.vars,
       },
     });
     const worker = await startWorker(settings, audit, { workflowBundle: await workflowBundle() });
