@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { loadSettings } from '../app/settings';
 import { TenureClient } from '../client/tenure-client';
 import type { EmployeeRecord } from '../domain/employee';
+import { addDays, localInstant, wallClock } from '../domain/time';
 import { readDevEnv } from './dev-env';
 import { DEMO_PEOPLE } from './local-peers';
 
@@ -32,14 +33,29 @@ async function addToBambooHr(
   return location.replace(/\/+$/, '').split('/').pop() ?? '';
 }
 
+const DEMO_ZONE = 'Europe/Lisbon';
+
+/**
+ * The latest hire date whose start instant has passed, so the demo hire starts now: today in Lisbon once the policy's
+ * activation time has passed there, else yesterday (the answer then says `late`, as for any back-dated hire).
+ */
+function startsNow(activationTime: string, now = new Date()): string {
+  const today = wallClock(now, DEMO_ZONE).date;
+  return localInstant(today, activationTime, DEMO_ZONE) <= now ? today : addDays(today, -1);
+}
+
 const program = new Command('demo').description("a demo of Tenure's joiner against `npm start`");
 program
   .command('hire')
   .description('add a made-up person to the local BambooHR and send their hire to the intake')
-  .option('--date <YYYY-MM-DD>', 'hire date (activation at 09:00 Europe/Lisbon)', new Date().toISOString().slice(0, 10))
-  .action(async (opts: { date: string }) => {
+  .option(
+    '--date <YYYY-MM-DD>',
+    "hire date, activating at the policy's activation time in Europe/Lisbon (default: the latest date that starts now)",
+  )
+  .action(async (opts: { date?: string }) => {
     const vars = { ...readDevEnv(), ...process.env };
     const settings = loadSettings({ vars });
+    const hireDate = opts.date ?? startsNow(settings.policy.policy.timing.activationTime);
     const hris = settings.policy.policy.hris;
     const first = 'Ana';
     const last = `Lima${Date.now().toString(36).slice(-4)}`;
@@ -66,7 +82,7 @@ program
       managerHrId: DEMO_PEOPLE.manager.hrId,
       employmentType: 'employee',
       status: 'pre_hire',
-      hireDate: opts.date,
+      hireDate,
       sourceUpdatedAt: new Date().toISOString(),
     };
     const secret = settings.env.TENURE_WEBHOOK_SECRET;

@@ -33,3 +33,11 @@ export function instantFromNow(
   const wall = wallClock(at, timeZone);
   return { hireDate: wall.date, activationTime: wall.time, at };
 }
+
+/**
+ * A calendar date `days` before today (UTC). Two or more days back is past in every time zone at any hour, so a hire
+ * on it runs at once: "today" would wait for the activation hour when the test runs before it.
+ */
+export function daysAgo(days: number): string {
+  return new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
+}

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { signSlackRequest, signTenureWebhook } from '../../src/client/signature';
-import { makeRecord } from '../helpers/records';
+import { daysAgo, makeRecord } from '../helpers/records';
 import type { TenureHarness } from '../helpers/tenure';
 import { startTenure } from '../helpers/tenure';
 
@@ -186,7 +186,7 @@ describe('hardening: the intake refuses in JSON, audits, and strips control char
       title: 'Software\tEngineer\u0085',
       department: '\u200bEngineering\u2028',
       location: { name: 'Lis\u0000bon', countryCode: 'PT', timeZone: 'Europe/Lisbon' },
-      hireDate: new Date().toISOString().slice(0, 10),
+      hireDate: daysAgo(2),
       status: 'active',
     });
     const plan = await send('/webhooks/hr/plan', signed(JSON.stringify({ record })));

@@ -17,7 +17,7 @@ import { requestText } from '../../src/activities/http';
 import { ScimConnector } from '../../src/activities/scim/client';
 import { scimRequest } from '../../src/activities/scim/transport';
 import { createSlackClient, slackCall } from '../../src/activities/slack/notifier';
-import { makeRecord } from '../helpers/records';
+import { daysAgo, makeRecord } from '../helpers/records';
 import { sdkLogLines } from '../helpers/root-hooks';
 import type { TenureHarness } from '../helpers/tenure';
 import { startTenure } from '../helpers/tenure';
@@ -219,7 +219,7 @@ describe('hardening: connector errors are redacted before they are logged or rec
         workEmail: PERSON.email,
         personalEmail: `home.${nonce}@personal.example`,
         status: 'active',
-        hireDate: new Date().toISOString().slice(0, 10),
+        hireDate: daysAgo(2),
       });
       const logsBefore = sdkLogLines.length;
       t.idp.faults.next(5, {
