@@ -1,10 +1,51 @@
 import { z } from 'zod';
+import { envVarName } from '../env-var-name';
 
-/** Settings of the native Graph connector (docs/connectors.md). Placeholder: the connector's author fills it in. */
-export const graphConnectorSchema = z.object({ type: z.literal('graph') }).strict();
+/** Microsoft's Entra ID sign-in service (the client-credentials token endpoint lives below it). */
+export const GRAPH_AUTHORITY_URL = 'https://login.microsoftonline.com';
+/** Microsoft Graph's API origin. */
+export const GRAPH_API_URL = 'https://graph.microsoft.com';
+/** The scope a client-credentials token for Microsoft Graph asks for: every application permission granted. */
+export const GRAPH_DEFAULT_SCOPE = 'https://graph.microsoft.com/.default';
+
+/**
+ * Settings of the native Microsoft Graph connector (Entra ID users, Microsoft 365 licences; docs/connectors/graph.md).
+ * The client secret is never here: `clientSecretEnv` names the environment variable that holds it.
+ */
+export const graphConnectorSchema = z
+  .object({
+    type: z.literal('graph'),
+    /** The Entra tenant: its id (a GUID) or a verified domain (`acme.onmicrosoft.com`). */
+    tenantId: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,99}$/, { message: 'must be the tenant id (GUID) or a tenant domain' }),
+    /** The application (client) id of Tenure's app registration. */
+    clientId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, { message: 'must be the application (client) id' }),
+    /** Environment variable holding the app registration's client secret. */
+    clientSecretEnv: envVarName,
+    /** Where tokens come from: `{authorityUrl}/{tenantId}/oauth2/v2.0/token`. @default "https://login.microsoftonline.com" */
+    authorityUrl: z.url().default(GRAPH_AUTHORITY_URL),
+    /** The Graph API origin (`/v1.0/...` is appended). @default "https://graph.microsoft.com" */
+    graphUrl: z.url().default(GRAPH_API_URL),
+    /** The token's scope; national clouds have their own (e.g. `https://graph.microsoft.us/.default`). @default "https://graph.microsoft.com/.default" */
+    scope: z.string().min(1).default(GRAPH_DEFAULT_SCOPE),
+    /** Whole-request timeout in milliseconds. @default 10000 */
+    timeoutMs: z.number().int().positive().max(120_000).default(10_000),
+    /**
+     * ISO 3166-1 alpha-2 country used as `usageLocation` when the HR record has none; a licence cannot be assigned
+     * to a user without one. Absent: such an assignment stops as a visible exception.
+     */
+    usageLocationDefault: z
+      .string()
+      .regex(/^[A-Z]{2}$/, { message: 'must be a two-letter country code, e.g. "PT"' })
+      .optional(),
+    /** `$top` asked for when listing users (Graph allows 1-999). @default 100 */
+    pageSize: z.number().int().min(1).max(999).default(100),
+  })
+  .strict();
 export type GraphConnectorConfig = z.infer<typeof graphConnectorSchema>;
 
 /** The names of the environment variables this connector reads its secrets from. */
-export function graphSecretVariables(_config: GraphConnectorConfig): string[] {
-  return [];
+export function graphSecretVariables(config: GraphConnectorConfig): string[] {
+  return [config.clientSecretEnv];
 }
