@@ -256,7 +256,8 @@ describe('movers and the hard cases: every system ends as HR says', function () 
     const reason = a.outcome === 'accepted' ? (a.reason ?? '') : '';
     assert.match(reason, /end date removed/);
     assert.match(reason, /employmentType: contractor → employee/);
-    await resultWhenStarted(run(r.hrId, 'change', `convert-${r.hrId}`));
+    // The change starts once the entity has cancelled the waiting exit: on a loaded machine that takes more than 30 s.
+    await resultWhenStarted(run(r.hrId, 'change', `convert-${r.hrId}`), 120_000);
     await settled(r.hrId);
 
     const s = await entityStatus(r.hrId);
