@@ -1,0 +1,5 @@
+export * from './client';
+export * from './intake';
+export * from './mapping';
+export * from './transport';
+export * from './webhook';
