@@ -92,6 +92,7 @@ export interface OktaStandin {
   seedUser(u: { profile: Record<string, string>; status?: OktaStatus; password?: boolean }): string;
   createGroup(name: string): string;
   groupMembers(groupId: string): string[];
+  groupName(groupId: string): string;
   /** Simulates a sign-in: a session (and an OAuth refresh token) for the user. */
   openSession(userId: string): void;
   activeSessions(userId: string): number;
@@ -102,6 +103,8 @@ export interface OktaStandin {
     next(count: number, f: FaultMatch & { status: number; errorCode?: string; resetInSeconds?: number }): void;
     /** The next `count` matching requests are carried out, then answered after `ms`. */
     delayResponse(count: number, ms: number, match: FaultMatch): void;
+    /** Runs `fn` just before the next matching request is handled (another admin's write racing the connector). */
+    beforeNext(match: FaultMatch, fn: () => void): void;
     /** The next `count` lifecycle calls leave the user transitioning (`transitioningToStatus`) until read once. */
     slowTransition(count: number): void;
   };
@@ -233,6 +236,7 @@ export async function startOktaStandin(opts: OktaStandinOptions = {}): Promise<O
   const errorFaults: (FaultMatch & { count: number; status: number; errorCode?: string; resetInSeconds?: number })[] =
     [];
   const delayFaults: (FaultMatch & { count: number; ms: number })[] = [];
+  const hooks: (FaultMatch & { fn?: () => void })[] = [];
   let slowTransitions = 0;
   let window = { start: 0, used: 0 };
   let url = '';
@@ -745,6 +749,12 @@ export async function startOktaStandin(opts: OktaStandinOptions = {}): Promise<O
         }
         return send(fault.status, errorJson(code, []), extra);
       }
+      const hook = hooks.find((h) => h.fn && matches(h, method, path));
+      if (hook?.fn) {
+        const fn = hook.fn;
+        delete hook.fn;
+        fn();
+      }
       const delay = delayFaults.find((f) => f.count > 0 && matches(f, method, path));
       if (delay) delay.count -= 1;
 
@@ -782,6 +792,7 @@ export async function startOktaStandin(opts: OktaStandinOptions = {}): Promise<O
       groups.set(g.id, g);
       return g.id;
     },
+    groupName: (groupId) => groups.get(groupId)?.name ?? '',
     groupMembers: (groupId) => [...(groups.get(groupId)?.members ?? [])],
     openSession(userId) {
       sessions.set(userId, (sessions.get(userId) ?? 0) + 1);
@@ -793,6 +804,7 @@ export async function startOktaStandin(opts: OktaStandinOptions = {}): Promise<O
     faults: {
       next: (count, f) => void errorFaults.push({ ...f, count }),
       delayResponse: (count, ms, match) => void delayFaults.push({ ...match, count, ms }),
+      beforeNext: (match, fn) => void hooks.push({ ...match, fn }),
       slowTransition: (count) => {
         slowTransitions += count;
       },

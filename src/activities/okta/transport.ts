@@ -169,7 +169,7 @@ export async function oktaRequest(config: OktaTransportConfig, request: OktaRequ
   const message =
     `${what} -> ${status}` +
     (body.errorCode ? ` (${body.errorCode})` : '') +
-    (type === 'conflict' && status === 400 ? ': the value already exists' : '') +
+    (type === 'conflict' && status === 400 ? ': a unique value (the login) is taken' : '') +
     (status === 401 && type === 'transient' ? ': cached access token refused; a new one is fetched on retry' : '') +
     (status >= 300 && status < 400 ? ': unexpected redirect' : '');
   throw new ConnectorError(type, message, details);
