@@ -469,6 +469,21 @@ describe('Microsoft Graph connector: wire format, errors and idempotency', funct
       assert.equal(err.details.vendorCode, 'Request_ResourceNotFound');
     });
 
+    it('a PATCH or DELETE answered 204 but not applied is never reported as done', async () => {
+      const c = connector();
+      const { account } = await c.ensureAccount(person());
+      g.faults.dropWrites(1, { method: 'PATCH', path: `/v1.0/users/${account.id}` });
+      const off = await rejection(c.setActive(account.id, true));
+      assert.equal(off.type, 'transient', 'the read-back shows it still disabled');
+      assert.equal(g.user(account.id)?.accountEnabled, false);
+      assert.equal((await c.setActive(account.id, true)).active, true, 'the retry does it');
+      g.faults.dropWrites(1, { method: 'DELETE', path: `/v1.0/users/${account.id}` });
+      const gone = await rejection(c.delete(account.id));
+      assert.equal(gone.type, 'transient', 'the read-back still finds the user');
+      await c.delete(account.id);
+      assert.equal(g.user(account.id), undefined);
+    });
+
     it('delete soft-deletes: the user is in deleted items, reads 404, and a second delete succeeds', async () => {
       const c = connector();
       const { account } = await c.ensureAccount(person());

@@ -114,6 +114,8 @@ export interface GraphStandin {
   faults: {
     next(count: number, spec: GraphFaultMatch & { status: number; retryAfter?: number; code?: string }): void;
     delayResponse(count: number, ms: number, match?: GraphFaultMatch): void;
+    /** The next matching writes answer 204 as if done, and change nothing (a write lost behind the answer). */
+    dropWrites(count: number, match?: GraphFaultMatch): void;
     /** `revokeSignInSessions` answers 200 but does not move `signInSessionsValidFromDateTime`. */
     staleRevocations(on: boolean): void;
     clear(): void;
@@ -243,7 +245,8 @@ export async function startGraphStandin(opts: GraphStandinOptions = {}): Promise
   const log: GraphRequestLogEntry[] = [];
   type ErrorFault = GraphFaultMatch & { kind: 'error'; status: number; retryAfter?: number; code?: string };
   type DelayFault = GraphFaultMatch & { kind: 'delay'; ms: number };
-  const faultQueue: (ErrorFault | DelayFault)[] = [];
+  type DropFault = GraphFaultMatch & { kind: 'drop' };
+  const faultQueue: (ErrorFault | DelayFault | DropFault)[] = [];
   let staleRevocations = false;
   let url = '';
 
@@ -251,7 +254,7 @@ export async function startGraphStandin(opts: GraphStandinOptions = {}): Promise
     (f.method === undefined || f.method === method) &&
     (f.path === undefined || (typeof f.path === 'string' ? path.startsWith(f.path) : f.path.test(path)));
 
-  function takeFault(kind: 'error' | 'delay', method: string, path: string) {
+  function takeFault(kind: 'error' | 'delay' | 'drop', method: string, path: string) {
     const i = faultQueue.findIndex((f) => f.kind === kind && matches(f, method, path));
     if (i < 0) return undefined;
     return faultQueue.splice(i, 1)[0];
@@ -861,6 +864,7 @@ export async function startGraphStandin(opts: GraphStandinOptions = {}): Promise
         }
         entry.body = body;
       }
+      if (takeFault('drop', method, path)) return send(204);
       const r = route(method, path, query, body);
       const delay = takeFault('delay', method, path);
       if (delay && delay.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, delay.ms));
@@ -933,6 +937,9 @@ export async function startGraphStandin(opts: GraphStandinOptions = {}): Promise
       },
       delayResponse(count, ms, match = {}) {
         for (let i = 0; i < count; i++) faultQueue.push({ kind: 'delay', ms, ...match });
+      },
+      dropWrites(count, match = {}) {
+        for (let i = 0; i < count; i++) faultQueue.push({ kind: 'drop', ...match });
       },
       staleRevocations(on) {
         staleRevocations = on;
