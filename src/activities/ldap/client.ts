@@ -384,13 +384,28 @@ export class LdapConnector implements IdentityConnector, GroupCapable {
     const { session: s, close } = await openLdapSession(this.transport);
     try {
       const managers = new Map<string, string | undefined>();
-      for await (const page of s.searchPaged(
+      const pages = s.searchPaged(
         this.config.baseDn,
         { scope: 'sub', filter: this.userFilter(), attributes: this.attributes(), binary: this.binary() },
         this.config.pageSize,
-      )) {
+      );
+      for (;;) {
+        let next: IteratorResult<Entry[]>;
+        try {
+          next = await pages.next();
+        } catch (err) {
+          if (err instanceof ConnectorError && err.details.status === 11) {
+            throw new ConnectorError(
+              'invalid_request',
+              `${this.systemId}: the directory refuses pages of ${this.config.pageSize} entries (adminLimitExceeded): lower the policy's pageSize`,
+              err.details,
+            );
+          }
+          throw err;
+        }
+        if (next.done) return;
         const mapped: Account[] = [];
-        for (const entry of page) mapped.push(await this.toAccount(s, entry, managers));
+        for (const entry of next.value) mapped.push(await this.toAccount(s, entry, managers));
         yield* mapped;
       }
     } finally {

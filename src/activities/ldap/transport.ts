@@ -6,15 +6,18 @@
  * |-----------------------------------------------------------------------------|-------------------|
  * | connection refused/reset/closed, socket error, operation or connect timeout | `transient`       |
  * | 1 operationsError, 3 timeLimitExceeded, 52 unavailable, 80 other            | `transient`       |
- * | 51 busy, 11 adminLimitExceeded (LDAP has no 429: the closest honest match)   | `rate_limited`    |
+ * | 51 busy (LDAP has no 429: the directory shedding load is the closest match)  | `rate_limited`    |
  * | 7, 8, 13, 48 (auth method / strong auth / confidentiality / inappropriate)  | `unauthorized`    |
  * | 49 invalidCredentials, 50 insufficientAccessRights                          | `unauthorized`    |
  * | 32 noSuchObject                                                             | `not_found`       |
  * | 68 entryAlreadyExists, 20 attributeOrValueExists                            | `conflict`        |
- * | 10 referral, 4 sizeLimitExceeded, schema/syntax/naming errors, 53, others   | `invalid_request` |
+ * | 10 referral, 4 sizeLimitExceeded, 11 adminLimitExceeded, schema/syntax/DN   | `invalid_request` |
+ * | errors, 53 unwillingToPerform, anything else                                | `invalid_request` |
  * | a TLS certificate that does not verify                                      | `invalid_request` |
  *
  * LDAP carries no retry-after, so `rate_limited` has no `retryAfterMs`: Temporal's backoff applies.
+ * adminLimitExceeded is a configured limit the request broke (slapd answers it to a page size above `size.pr`; AD to
+ * too many values in one modify): the same request fails again, so it stops as `invalid_request`.
  * Messages carry the system id, the LDAP operation, the result code's name and number and, for Active Directory,
  * the Win32 error code that leads AD's diagnostic message (`0000052D`, or `80090308` with the bind's `data 52e`) in
  * `details.vendorCode`; never a DN (it names the person), a filter, an attribute value, the bind password or the
@@ -88,7 +91,6 @@ export function classifyResultCode(code: number): ConnectorErrorType {
     case 52:
     case 80:
       return 'transient';
-    case 11:
     case 51:
       return 'rate_limited';
     case 7:
