@@ -175,6 +175,16 @@ const USER_WRITABLE = new Set([
   'recoveryEmail',
   'recoveryPhone',
   'archived',
+  'ims',
+  'locations',
+  'languages',
+  'keywords',
+  'gender',
+  'notes',
+  'websites',
+  'posixAccounts',
+  'sshPublicKeys',
+  'customSchemas',
 ]);
 const EXTERNAL_ID_TYPES = new Set(['account', 'custom', 'customer', 'login_id', 'network', 'organization']);
 const ORGANIZATION_FIELDS = new Set([
@@ -198,6 +208,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function b64urlJson(part: string): unknown {
   return JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  /** The JSON body, if it parsed; `password` replaced by `{ length }`. */
+  body?: unknown;
+  authorization?: string;
 }
 
 export interface GoogleStandin {
@@ -232,8 +251,8 @@ export interface GoogleStandin {
   tokenRequests(): { ok: number; refused: number };
   /** Every access token issued so far stops working (as if they had expired). */
   expireTokens(): void;
-  /** Every request the APIs received (method and path without query), in order. */
-  requests(): { method: string; path: string; query: Record<string, string> }[];
+  /** Every request the APIs received, in order (a password in a body is recorded as its length only). */
+  requests(): RecordedRequest[];
   faults: {
     /** The next request matching method and path prefix is answered with `status` in Google's error body. */
     next(f: { method: string; path: string; status: number; reason?: string; retryAfter?: number }): void;
@@ -261,7 +280,7 @@ export async function startGoogleStandin(options: GoogleStandinOptions): Promise
   const tokens = new Map<string, { scopes: Set<string>; expiresAt: number }>();
   const sessions = new Map<string, number>();
   const signOutCount = new Map<string, number>();
-  const log: { method: string; path: string; query: Record<string, string> }[] = [];
+  const log: RecordedRequest[] = [];
   const tokenStats = { ok: 0, refused: 0 };
   let faults: Fault[] = [];
   let tokenUrl = '';
@@ -956,7 +975,22 @@ export async function startGoogleStandin(options: GoogleStandinOptions): Promise
         return send(res, 405, { error: 'invalid_request', error_description: 'Method not allowed' });
       return tokenEndpoint(req, raw, res);
     }
-    log.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams) });
+    let recorded: unknown;
+    try {
+      recorded = raw.trim() === '' ? undefined : JSON.parse(raw);
+    } catch {
+      recorded = undefined;
+    }
+    if (isObject(recorded) && typeof recorded.password === 'string') {
+      recorded = { ...recorded, password: { length: recorded.password.length } };
+    }
+    log.push({
+      method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      ...(recorded !== undefined ? { body: recorded } : {}),
+      ...(req.headers.authorization !== undefined ? { authorization: req.headers.authorization } : {}),
+    });
     const fault = takeFault(method, url.pathname);
     if (fault?.kind === 'status') {
       const status = fault.status ?? 500;
