@@ -34,6 +34,8 @@ import type { TenureSettings } from './settings';
 import { createSystemWorkers } from './system-workers';
 import type { GuardActivities } from '../guard/activities';
 import { createGuardActivities } from '../guard/activities';
+import { createSyncActivities } from '../sync/activities';
+import { ensureSyncSchedule } from '../sync/schedule';
 
 /** The audit store: Postgres when `DATABASE_URL` is set, else the embedded store in the data folder. */
 export async function openAudit(s: TenureSettings): Promise<SqlAuditStore> {
@@ -145,7 +147,17 @@ export async function startWorker(
       connection,
       namespace: s.temporal.namespace,
       taskQueue: s.env.TENURE_TASK_QUEUE,
-      activities: { ...activities(s, audit, o), ...guardActivities(s, audit, guardClient.get, o) },
+      activities: {
+        ...activities(s, audit, o),
+        ...guardActivities(s, audit, guardClient.get, o),
+        ...createSyncActivities({
+          policy: s.policy,
+          audit,
+          taskQueue: s.env.TENURE_TASK_QUEUE,
+          vars: s.vars,
+          client: guardClient.get,
+        }),
+      },
       dataConverter: s.converter,
       ...(s.env.TENURE_WORKER_IDENTITY ? { identity: s.env.TENURE_WORKER_IDENTITY } : {}),
       ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
@@ -153,7 +165,11 @@ export async function startWorker(
       ...s.worker,
     });
     systemWorkers = await createSystemWorkers(s, connection, activities(s, audit, o));
+    // The daily roster sync's Temporal Schedule, created or updated to the policy's cron (src/sync/schedule.ts).
+    const sync = s.policy.policy.sync;
+    if (sync) await ensureSyncSchedule(await guardClient.get(), s.env.TENURE_TASK_QUEUE, sync);
   } catch (err) {
+    await guardClient.close();
     if (!o.connection) await connection.close();
     throw err;
   }

@@ -15,6 +15,7 @@ import type { LoadedPolicy } from '../config/policy-file';
 import { loadPolicyFile } from '../config/policy-file';
 import type { Policy } from '../domain/policy';
 import { apiConnector, connectorSecretVariables } from '../domain/connectors';
+import { syncSecretVariables } from '../domain/policy-sync';
 import type { WorkerTuning } from './worker-tuning';
 import { workerTuning } from './worker-tuning';
 
@@ -124,5 +125,6 @@ export function policySecretVariables(policy: Policy): string[] {
   }
   if (policy.slack) out.add(policy.slack.tokenEnv);
   if (policy.hris) out.add(policy.hris.apiKeyEnv);
+  for (const name of syncSecretVariables(policy.sync)) out.add(name);
   return [...out];
 }

@@ -4,7 +4,10 @@
  * typed search attributes (DESIGN §5), through the operator API. Safe to run at every deployment: what exists is
  * left alone, a search attribute registered with another type is an error that names it.
  */
-import type { Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
+import { loadPolicyFile } from '../config/policy-file';
+import { TASK_QUEUE } from '../domain/ids';
+import { ensureSyncSchedule } from '../sync/schedule';
 import { msToTs } from '@temporalio/common/lib/time';
 import { SearchAttributeType } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -130,3 +133,18 @@ export async function setupCluster(connection: Connection, o: SetupOptions): Pro
   }
   return { namespace: { name: o.namespace, outcome: nsOutcome }, searchAttributes: report };
 }
+
+/**
+ * The daily roster sync's Temporal Schedule (src/sync/schedule.ts), created or updated to the policy's cron, when
+ * `TENURE_POLICY` names a policy with a `sync` section; nothing otherwise. The worker does the same at start.
+ */
+export async function setupSyncSchedule(
+  client: Client,
+  vars: NodeJS.ProcessEnv,
+): Promise<{ syncSchedule?: { scheduleId: string; outcome: 'created' | 'updated' } }> {
+  if (!vars.TENURE_POLICY) return {};
+  const sync = loadPolicyFile(vars.TENURE_POLICY).policy.sync;
+  if (!sync) return {};
+  return { syncSchedule: await ensureSyncSchedule(client, vars.TENURE_TASK_QUEUE ?? TASK_QUEUE, sync) };
+}
+

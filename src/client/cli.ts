@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import type { Connection } from '@temporalio/client';
 import { Command } from 'commander';
 import type { EmployeeRecord, HrEventKind } from '../domain/employee';
-import { intakeSender, withCliClient } from '../app/cli-context';
-import { setupCluster } from '../app/setup';
+import { cliVars, intakeSender, withCliClient } from '../app/cli-context';
+import { setupCluster, setupSyncSchedule } from '../app/setup';
 import { registerAuditCommands } from './cli-audit';
 import { registerGuardCommands } from './cli-guard';
 import { registerImportCommands } from './cli-import';
@@ -14,6 +14,7 @@ import { registerPeopleCommands } from './cli-people';
 import { registerPlanCommands } from './cli-plan';
 import { registerReportCommands } from './cli-report';
 import { registerUpcomingCommands } from './cli-upcoming';
+import { registerSyncCommands } from './cli-sync';
 import { adoptCurrentPolicy, personStatus, resolveEntityException, retryStep } from './operations';
 
 const intakeClient = intakeSender;
@@ -30,6 +31,7 @@ registerImportCommands(program);
 registerPeopleCommands(program);
 registerReportCommands(program);
 registerUpcomingCommands(program);
+registerSyncCommands(program);
 registerGuardCommands(program);
 registerPolicyCommands(program);
 
@@ -60,7 +62,10 @@ program
         namespace: client.options.namespace,
         retentionDays: opts.retentionDays,
       });
-      print(report);
+      print({
+        ...report,
+        ...(await setupSyncSchedule(client, cliVars())),
+      });
     }),
   );
 

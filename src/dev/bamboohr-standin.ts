@@ -79,6 +79,8 @@ export interface BambooStandin {
   readonly requests: BambooStandinRequest[];
   /** Add an employee; returns its id. Dates empty in BambooHR are "0000-00-00". */
   addEmployee(fields: StandinEmployee): string;
+  /** Change an employee's fields as an HR edit does (`lastChanged` moves on). */
+  updateEmployee(id: string, fields: StandinEmployee): void;
   /** The stored employee (every known field). */
   employee(id: string): StandinEmployee | undefined;
   /** Remove an employee (as a deletion in BambooHR). */
@@ -128,6 +130,8 @@ export async function startBambooStandin(opts: BambooStandinOptions): Promise<Ba
   const company = opts.companyDomain ?? 'acme';
   const clock = opts.clock ?? Date.now;
   const employees = new Map<string, StandinEmployee>();
+  /** Removed employees and when, for the changed list. */
+  const deleted = new Map<string, string>();
   const requests: BambooStandinRequest[] = [];
   let nextId = 100;
   let throttled = { remaining: 0, retryAfter: 1 };
@@ -166,6 +170,54 @@ export async function startBambooStandin(opts: BambooStandinOptions): Promise<Ba
     }
     if (!keyMatches(key, opts.apiKeys)) return fail(res, 401, 'Invalid API key');
     next();
+  });
+
+  // Employees changed since an instant (documented: `since` ISO 8601 required; JSON keyed by employee id).
+  api.get('/employees/changed/', (req: Request, res: Response) => {
+    const since = typeof req.query.since === 'string' ? Date.parse(req.query.since) : NaN;
+    if (Number.isNaN(since)) return fail(res, 400, 'The since parameter must be an ISO 8601 timestamp');
+    const out: Record<string, { id: string; action: string; lastChanged: string }> = {};
+    for (const [id, e] of employees) {
+      const at = Date.parse((e.lastChanged ?? '').replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+      if (!Number.isNaN(at) && at > since) out[id] = { id, action: 'Updated', lastChanged: e.lastChanged ?? '' };
+    }
+    for (const [id, at] of deleted) if (Date.parse(at) > since) out[id] = { id, action: 'Deleted', lastChanged: at };
+    if (!(req.get('accept') ?? '').includes('application/json')) {
+      return fail(res, 406, 'This stand-in answers the changed list as JSON only (Accept: application/json)');
+    }
+    res.status(200).json({ latest: stamp(), employees: out });
+  });
+
+  // Custom report (documented: POST /reports/custom?format=JSON with `{ fields: [...] }`; every employee).
+  api.post('/reports/custom', express.json({ type: () => true, limit: '64kb' }), (req: Request, res: Response) => {
+    const format = typeof req.query.format === 'string' ? req.query.format.toUpperCase() : '';
+    if (!['JSON', 'XML', 'CSV', 'PDF', 'XLS'].includes(format)) return fail(res, 400, 'Invalid or missing format');
+    if (format !== 'JSON') return fail(res, 400, 'This stand-in serves custom reports as JSON only');
+    const body: unknown = req.body;
+    const fields =
+      typeof body === 'object' && body !== null && Array.isArray((body as { fields?: unknown }).fields)
+        ? ((body as { fields: unknown[] }).fields)
+        : undefined;
+    if (!fields || fields.length === 0 || fields.some((f) => typeof f !== 'string')) {
+      return fail(res, 400, 'The request body must name the report fields: { "fields": ["firstName", ...] }');
+    }
+    const unknown = (fields as string[]).find((f) => !(BAMBOO_STANDIN_FIELDS as readonly string[]).includes(f));
+    if (unknown !== undefined) return fail(res, 400, `Invalid field: ${unknown}`);
+    const onlyCurrent = req.query.onlyCurrent !== 'false';
+    const rows = [...employees.values()]
+      .filter((e) => !onlyCurrent || (e.status ?? 'Active') === 'Active')
+      .map((e) => {
+        const row: Record<string, string | null> = { id: e.id ?? null };
+        for (const f of fields as string[]) row[f] = e[f as keyof StandinEmployee] ?? null;
+        return row;
+      });
+    const title =
+      typeof (body as { title?: unknown }).title === 'string' ? (body as { title: string }).title : 'Report';
+    res.status(200).json({
+      title,
+      fields: (fields as string[]).map((f) => ({ id: f, type: 'text', name: f })),
+      employees: rows,
+    });
   });
 
   api.get('/employees/:id/', (req: Request<{ company: string; id: string }>, res) => {
@@ -277,12 +329,18 @@ export async function startBambooStandin(opts: BambooStandinOptions): Promise<Ba
       employees.set(id, employee);
       return id;
     },
+    updateEmployee(id: string, fields: StandinEmployee): void {
+      const e = employees.get(id);
+      if (!e) throw new Error(`no employee ${id}`);
+      Object.assign(e, fields, { lastChanged: fields.lastChanged ?? stamp() });
+    },
     employee(id: string): StandinEmployee | undefined {
       const e = employees.get(id);
       return e ? { ...e } : undefined;
     },
     removeEmployee(id: string): void {
       employees.delete(id);
+      deleted.set(id, new Date(clock()).toISOString());
     },
     throttle(n: number, retryAfterSeconds = 1): void {
       throttled = { remaining: n, retryAfter: retryAfterSeconds };

@@ -30,6 +30,11 @@ export interface GuardSettings {
   percentFloor: number;
   /** Slack channel (id) told of every hold, besides the fallback approvers and the systems' owner teams. */
   notifyChannel?: string;
+  /**
+   * Hold the batch for an operator's review whatever it counts, for this reason (a sync's terminations of people who
+   * vanished from the roster, under `sync.onVanished: terminate_after_review`). Set per batch, never by the policy.
+   */
+  review?: string;
 }
 
 export type Counts = Record<GuardKind, number>;
@@ -120,6 +125,7 @@ export interface GuardVerdict {
  * (the batch is added to it), `population` the number of people (or accounts) the percentages are of.
  */
 export function evaluateGuard(settings: GuardSettings, batch: Impact, hour: Impact, population: number): GuardVerdict {
+  if (settings.review !== undefined) return { hold: true, reasons: [`held for review: ${settings.review}`] };
   if (!settings.enabled) return { hold: false, reasons: [] };
   const reasons: string[] = [];
   const within = addImpacts(hour, batch);

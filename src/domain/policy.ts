@@ -7,6 +7,7 @@ import { graphConnectorSchema } from './connectors/graph';
 import { googleConnectorSchema } from './connectors/google';
 import { oktaConnectorSchema } from './connectors/okta';
 import { guardPolicySchema } from './policy-guard';
+import { syncPolicySchema } from './policy-sync';
 import {
   approvalRuleSchema,
   formatDuration,
@@ -268,6 +269,8 @@ export const policySchema = z
     people: peopleSettingsSchema.optional(),
     /** Mass-change thresholds (docs/guard.md); absent: the safe defaults (`resolveGuardSettings`). */
     guard: guardPolicySchema.optional(),
+    /** The scheduled HR roster sync (src/domain/policy-sync.ts); absent: no schedule. */
+    sync: syncPolicySchema.optional(),
     systems: z.array(systemSchema).min(1),
     birthright: z.array(birthrightRuleSchema).min(1),
   })

@@ -87,7 +87,10 @@ interface Classified {
 }
 
 function classify(policy: Policy, batch: GuardBatch, previous: Record<string, EmployeeRecord>): Classified {
-  const settings = resolveGuardSettings(policy.guard);
+  const settings = {
+    ...resolveGuardSettings(policy.guard),
+    ...(batch.review !== undefined ? { review: batch.review } : {}),
+  };
   const now = new Date().toISOString();
   const guardedIdx = new Set<number>();
   const impacts: Impact[] = [];
@@ -95,7 +98,7 @@ function classify(policy: Policy, batch: GuardBatch, previous: Record<string, Em
   batch.events.forEach((event, i) => {
     const hrId = event.record.hrId;
     const impact = eventImpact(event, policy, now, previous[hrId]);
-    if (takesAway(impact, settings) || personGuarded.has(hrId)) {
+    if (settings.review !== undefined || takesAway(impact, settings) || personGuarded.has(hrId)) {
       guardedIdx.add(i);
       personGuarded.add(hrId);
       impacts.push(impact);

@@ -29,6 +29,11 @@ export interface GuardBatch {
    * Absent on a batch path (not `webhook`): the guard asks each changed person's entity.
    */
   previous?: Record<string, EmployeeRecord>;
+  /**
+   * Hold every event and action of the batch for an operator's review, whatever the thresholds say, with this reason
+   * in words (no personal data): nothing in it runs until `tenure guard release`.
+   */
+  review?: string;
 }
 
 export interface GuardedDelivery {

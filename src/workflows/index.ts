@@ -5,3 +5,4 @@ export { approvalWorkflow } from './approval/approval';
 export { manualTaskWorkflow } from './task/task';
 export { auditCheckpointWorkflow } from './audit-checkpoint/audit-checkpoint';
 export { guardWorkflow } from './guard/guard';
+export { syncWorkflow } from './sync/sync';

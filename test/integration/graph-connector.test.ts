@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { AccountSpec } from '../../src/activities/identity';
+import { identityProviderDirectory } from '../../src/activities/directory';
 import { ConnectorError } from '../../src/activities/identity';
 import { createGraphConnector, GraphConnector, mailNickname, strongPassword } from '../../src/activities/graph/client';
 import { GraphTokenSource } from '../../src/activities/graph/token';
@@ -421,6 +422,40 @@ describe('Microsoft Graph connector: wire format, errors and idempotency', funct
       assert.equal(err.message, 'entra: POST /v1.0/users -> 400 (Request_BadRequest/ObjectConflict)');
     });
 
+    it('directory replication: a retry that cannot see its own new user yet adopts it through the UPN, never a second', async () => {
+      const lagging = await startGraphStandin({ replicationLagMs: 60_000 });
+      try {
+        const c = new GraphConnector({
+          systemId: 'entra',
+          tenantId: lagging.tenantId,
+          clientId: lagging.clientId,
+          clientSecret: lagging.clientSecret,
+          authorityUrl: lagging.url,
+          graphUrl: lagging.url,
+          timeoutMs: 2_000,
+        });
+        const spec = person();
+        const first = await c.ensureAccount(spec);
+        assert.equal(first.outcome, 'created');
+        assert.equal(await c.findByHrKey(spec.hrId), undefined, 'queries do not see it yet');
+        const mark = lagging.requests().length;
+        const retry = await c.ensureAccount(spec);
+        assert.equal(retry.outcome, 'adopted');
+        assert.equal(retry.account.id, first.account.id);
+        assert.equal(lagging.users().length, 1);
+        const after = lagging.requests().slice(mark);
+        assert.ok(
+          after.some((x) => x.method === 'POST' && x.status === 400),
+          'the create met ObjectConflict',
+        );
+        assert.ok(
+          after.some((x) => x.method === 'GET' && x.path === `/v1.0/users/${encodeURIComponent(spec.userName)}`),
+        );
+      } finally {
+        await lagging.close();
+      }
+    });
+
     it('a mover: title, department and manager (manager/$ref) are updated and read back', async () => {
       const c = connector();
       const manager = await c.ensureAccount(person({ active: true }));
@@ -444,6 +479,9 @@ describe('Microsoft Graph connector: wire format, errors and idempotency', funct
         [stored?.jobTitle, stored?.department, stored?.managerId],
         ['Staff Engineer', 'Platform', manager.account.id],
       );
+      // The manager is part of the account as lookups report it, so the escalation directory can follow it.
+      assert.equal((await c.findByHrKey(spec.hrId))?.managerId, manager.account.id);
+      assert.equal(await identityProviderDirectory(c).managerOf(spec.hrId), manager.account.hrId);
       // Nothing to change: adopted, no write.
       const mark2 = g.requests().length;
       const again = await c.ensureAccount({

@@ -41,6 +41,11 @@ export interface GraphStandinOptions {
   defaultPageSize?: number;
   /** @default ENTERPRISEPACK (25 seats) and EMS (5 seats) */
   skus?: GraphSku[];
+  /**
+   * Directory replication: a user created through the API shows up in `$filter` and list queries only this long
+   * after its creation (reads by id or UPN see it at once). Graph is eventually consistent. @default 0
+   */
+  replicationLagMs?: number;
 }
 
 /** A user as the stand-in stores it (Graph property names). */
@@ -242,6 +247,9 @@ export async function startGraphStandin(opts: GraphStandinOptions = {}): Promise
   const sessions = new Map<string, number[]>();
   /** The exact instant of each user's last revocation (the property itself has second precision). */
   const revokedAt = new Map<string, number>();
+  /** When each user created through the API becomes visible to queries. */
+  const visibleAt = new Map<string, number>();
+  const lagMs = opts.replicationLagMs ?? 0;
   const log: GraphRequestLogEntry[] = [];
   type ErrorFault = GraphFaultMatch & { kind: 'error'; status: number; retryAfter?: number; code?: string };
   type DelayFault = GraphFaultMatch & { kind: 'delay'; ms: number };
@@ -573,7 +581,8 @@ export async function startGraphStandin(opts: GraphStandinOptions = {}): Promise
       if (id === undefined) {
         if (method === 'GET') {
           const props = select(query, READABLE_USER_PROPERTIES, DEFAULT_USER_PROPERTIES);
-          let list = [...users.values()];
+          const now = Date.now();
+          let list = [...users.values()].filter((u) => (visibleAt.get(u.id) ?? 0) <= now);
           if (query.$filter !== undefined) {
             const f = parseFilter(query.$filter, ['employeeId', 'userPrincipalName', 'mail', 'id', 'displayName']);
             list = list.filter((u) => filterable(u, f.property).toLowerCase() === f.value.toLowerCase());
@@ -593,6 +602,7 @@ export async function startGraphStandin(opts: GraphStandinOptions = {}): Promise
           conflictIfTaken(b.userPrincipalName);
           const u = newUserRecord(b);
           users.set(u.id, u);
+          if (lagMs > 0) visibleAt.set(u.id, Date.now() + lagMs);
           return {
             status: 201,
             body: { '@odata.context': `${url}/v1.0/$metadata#users/$entity`, ...userView(u, DEFAULT_USER_PROPERTIES) },

@@ -166,14 +166,15 @@ export class GraphConnector implements IdentityConnector, GroupCapable, LicenceC
     };
   }
 
+  /** With the manager's user id (a second read), which the approval escalation's directory follows. */
   async findByHrKey(hrId: string, userName?: string): Promise<Account | undefined> {
     const found = await this.lookup(hrId, userName);
-    return found.kind === 'found' ? userToAccount(found.user) : undefined;
+    return found.kind === 'found' ? userToAccount(found.user, await this.managerOf(found.user.id)) : undefined;
   }
 
   async findById(accountId: string): Promise<Account | undefined> {
     const user = await this.getUser(accountId);
-    return user ? userToAccount(user) : undefined;
+    return user ? userToAccount(user, await this.managerOf(user.id)) : undefined;
   }
 
   async findByUserName(userName: string): Promise<Account | undefined> {
@@ -204,6 +205,15 @@ export class GraphConnector implements IdentityConnector, GroupCapable, LicenceC
         const again = await this.lookup(spec.hrId, spec.userName);
         if (again.kind === 'found') return this.adopt(again.user, spec);
         if (again.kind === 'clash') throw this.clash(again.user);
+        // Filters read a replica that may not have the holder yet; the user read by its UPN as a key may.
+        const holder = await this.getUser(spec.userName);
+        if (holder && (!holder.employeeId || holder.employeeId === spec.hrId)) return this.adopt(holder, spec);
+        if (holder) throw this.clash(holder);
+        throw new ConnectorError(
+          'transient',
+          `${this.systemId}: POST /v1.0/users -> 400 (ObjectConflict), but no user holding the login is visible yet (directory replication)`,
+          { ...err.details, systemId: this.systemId },
+        );
       }
       throw err;
     }
