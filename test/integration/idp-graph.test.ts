@@ -59,6 +59,7 @@ describe('identity provider on Microsoft Graph: joiner, mover, leave and leaver 
                   clientSecretEnv: 'TENURE_TEST_GRAPH_SECRET',
                   authorityUrl: g.url,
                   graphUrl: g.url,
+                  timeoutMs: 3_000,
                 },
               }
             : s,
@@ -210,5 +211,36 @@ describe('identity provider on Microsoft Graph: joiner, mover, leave and leaver 
       g.users().filter((x) => x.assignedLicenses.length > 0).length,
       'the seat is free again',
     );
+  });
+
+  it('a hire against a throttled, lagging directory: retried after Retry-After, one licensed user, enabled', async () => {
+    // New users reach Graph's query replicas 8 s late; the create is throttled once, then its answer is lost (the
+    // user is created, the answer comes after the connector's 3 s timeout).
+    g.faults.replicationLag(8_000);
+    g.faults.next(1, { method: 'POST', path: /^\/v1\.0\/users$/, status: 429, retryAfter: 1 });
+    g.faults.delayResponse(1, 5_000, { method: 'POST', path: /^\/v1\.0\/users$/ });
+    try {
+      const record = await hired();
+      const u = entraUser(record.hrId);
+      assert.ok(u);
+      assert.equal(u.accountEnabled, true);
+      assert.deepEqual(g.licences(u.id), ['ENTERPRISEPACK']);
+      assert.equal(g.users().filter((x) => x.userPrincipalName === record.workEmail).length, 1, 'never a second user');
+      const creates = g.requests().filter((x) => x.method === 'POST' && x.path === '/v1.0/users');
+      assert.ok(
+        creates.some((x) => x.status === 429),
+        'the throttled create was seen',
+      );
+      assert.ok(
+        creates.some((x) => x.status === 400),
+        'a retry that could not see the lost create met ObjectConflict and adopted',
+      );
+      const ev = await evidenceOf(record.hrId);
+      const created = ev.find((e) => e.action === 'create_account' && e.systemId === 'idp' && e.readBack);
+      assert.equal(created?.readBack?.active, false);
+      assert.deepEqual(created?.readBack?.licences, ['ENTERPRISEPACK']);
+    } finally {
+      g.faults.clear();
+    }
   });
 });

@@ -123,6 +123,8 @@ export interface GraphStandin {
     dropWrites(count: number, match?: GraphFaultMatch): void;
     /** `revokeSignInSessions` answers 200 but does not move `signInSessionsValidFromDateTime`. */
     staleRevocations(on: boolean): void;
+    /** Sets `replicationLagMs` for users created from now on. */
+    replicationLag(ms: number): void;
     clear(): void;
   };
   close(): Promise<void>;
@@ -249,7 +251,7 @@ export async function startGraphStandin(opts: GraphStandinOptions = {}): Promise
   const revokedAt = new Map<string, number>();
   /** When each user created through the API becomes visible to queries. */
   const visibleAt = new Map<string, number>();
-  const lagMs = opts.replicationLagMs ?? 0;
+  let lagMs = opts.replicationLagMs ?? 0;
   const log: GraphRequestLogEntry[] = [];
   type ErrorFault = GraphFaultMatch & { kind: 'error'; status: number; retryAfter?: number; code?: string };
   type DelayFault = GraphFaultMatch & { kind: 'delay'; ms: number };
@@ -954,9 +956,13 @@ export async function startGraphStandin(opts: GraphStandinOptions = {}): Promise
       staleRevocations(on) {
         staleRevocations = on;
       },
+      replicationLag(ms) {
+        lagMs = ms;
+      },
       clear() {
         faultQueue.length = 0;
         staleRevocations = false;
+        lagMs = opts.replicationLagMs ?? 0;
       },
     },
     close: () =>
