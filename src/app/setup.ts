@@ -147,4 +147,3 @@ export async function setupSyncSchedule(
   if (!sync) return {};
   return { syncSchedule: await ensureSyncSchedule(client, vars.TENURE_TASK_QUEUE ?? TASK_QUEUE, sync) };
 }
-

@@ -196,7 +196,7 @@ export async function startBambooStandin(opts: BambooStandinOptions): Promise<Ba
     const body: unknown = req.body;
     const fields =
       typeof body === 'object' && body !== null && Array.isArray((body as { fields?: unknown }).fields)
-        ? ((body as { fields: unknown[] }).fields)
+        ? (body as { fields: unknown[] }).fields
         : undefined;
     if (!fields || fields.length === 0 || fields.some((f) => typeof f !== 'string')) {
       return fail(res, 400, 'The request body must name the report fields: { "fields": ["firstName", ...] }');

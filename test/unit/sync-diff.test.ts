@@ -12,7 +12,10 @@ describe('roster sync: the diff that turns a roster row into the event a webhook
   it('a person Tenure does not know is a hire; a leaver it never knew asks nothing', () => {
     assert.equal(diffPerson(active(), { hasAcceptedHire: false }).kind, 'hire');
     const gone = { ...active(), status: 'terminated' as const, exitDate: '2025-02-01' };
-    assert.deepEqual(diffPerson(gone, { hasAcceptedHire: false }), { kind: null, reason: 'never_known_and_terminated' });
+    assert.deepEqual(diffPerson(gone, { hasAcceptedHire: false }), {
+      kind: null,
+      reason: 'never_known_and_terminated',
+    });
   });
 
   it('the same content asks nothing, whatever sourceUpdatedAt says', () => {
