@@ -341,6 +341,23 @@ describe('okta connector: wire format against the stand-in (SSWS)', function () 
     assert.ok((err.details.retryAfterMs ?? 0) > 25_000 && (err.details.retryAfterMs ?? 0) <= 31_000);
   });
 
+  it('a custom HR key attribute works once the org defines it, and is refused (400) where it does not', async () => {
+    const custom = await startOktaStandin({ apiTokens: [token], customAttributes: ['workdayId'] });
+    try {
+      const c2 = ssws(custom, token, { hrKeyAttribute: 'workdayId' });
+      const spec = person();
+      const r = await c2.ensureAccount(spec);
+      assert.equal(custom.user(r.account.id)?.profile.workdayId, spec.hrId);
+      assert.equal((await c2.findByHrKey(spec.hrId))?.id, r.account.id);
+    } finally {
+      await custom.close();
+    }
+    const undefinedHere = ssws(s, token, { hrKeyAttribute: 'workdayId' });
+    const err = await failure(undefinedHere.ensureAccount(person()));
+    assert.equal(err.type, 'invalid_request');
+    assert.equal(err.details.vendorCode, 'E0000031');
+  });
+
   it('a bad API token is unauthorized (E0000011) and the message carries no token', async () => {
     const bad = ssws(s, 'not-the-token');
     const err = await failure(bad.findByHrKey('x'));
