@@ -447,7 +447,7 @@ describe('deployment files', () => {
     it('the check fails when any required variable is removed', () => {
       const service = r.worker;
       const names = required('worker', composePolicy(compose, service));
-      assert.ok(names.includes('TENURE_CODEC_KEYS') && names.includes('TENURE_OKTA_SCIM_TOKEN'), names.join(', '));
+      assert.ok(names.includes('TENURE_CODEC_KEYS') && names.includes('TENURE_AD_BIND_PASSWORD'), names.join(', '));
       const env = envOf(compose.services[service] ?? {});
       for (const name of names) {
         const without = { ...env };

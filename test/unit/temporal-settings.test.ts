@@ -100,14 +100,14 @@ describe('Temporal connection settings (src/app/settings.ts)', () => {
     const policy = loadPolicyFile('config/tenure.example.yaml').policy;
     const secrets = policySecretVariables(policy);
     for (const name of [
-      'TENURE_OKTA_SCIM_TOKEN',
-      'TENURE_OKTA_API_TOKEN',
+      'TENURE_AD_BIND_PASSWORD',
+      'TENURE_GRAPH_CLIENT_SECRET',
       'TENURE_GITHUB_SCIM_TOKEN',
       'TENURE_SLACK_BOT_TOKEN',
     ]) {
       assert.ok(secrets.includes(name), name);
     }
-    assert.ok(requiredVariables('worker', policy).includes('TENURE_OKTA_SCIM_TOKEN'));
+    assert.ok(requiredVariables('worker', policy).includes('TENURE_AD_BIND_PASSWORD'));
     assert.ok(requiredVariables('intake', policy).includes('TENURE_WEBHOOK_SECRET'));
   });
 });
