@@ -9,6 +9,9 @@
  * - `inetorgperson`: a plain directory (inetOrgPerson people, groupOfNames groups) with the ppolicy overlay, whose
  *   `pwdAccountLockedTime` lock makes slapd refuse a person's binds.
  *
+ * Both modes load the refint overlay for `member` and `manager`, as AD's linked attributes behave: when an account
+ * moves OU, the groups and reports that name its DN follow.
+ *
  * Tenure binds as a service account (not the rootdn) whose limits are those of a real directory: at most `pageSize`
  * entries per search unless the paged-results control is used, and at most `pageSize` per page.
  */
@@ -18,7 +21,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Client, type Entry } from 'ldapts';
+import { Client, type Entry, type Filter } from 'ldapts';
 
 const run = promisify(execFile);
 const SLAPD = process.env.SLAPD_BIN ?? '/usr/sbin/slapd';
@@ -61,7 +64,7 @@ export interface Slapd {
   /** Runs `fn` with a client bound as the rootdn (an administrator, not Tenure). */
   admin<T>(fn: (client: Client) => Promise<T>): Promise<T>;
   /** Every entry below `base` matching `filter`, read as the rootdn (ground truth for assertions). */
-  find(filter: string, base?: string, attributes?: string[]): Promise<Entry[]>;
+  find(filter: string | Filter, base?: string, attributes?: string[]): Promise<Entry[]>;
   /** True when `dn` can bind with `password` (a person's own sign-in). */
   canBind(dn: string, password: string): Promise<boolean>;
   stop(): Promise<void>;
@@ -145,6 +148,7 @@ function slapdConf(o: {
     ...schemas,
     `modulepath ${MODULE_DIR}`,
     'moduleload back_mdb',
+    'moduleload refint',
     ...(o.mode === 'inetorgperson' ? ['moduleload ppolicy'] : []),
     `pidfile ${path.join(o.dir, 'slapd.pid')}`,
     `argsfile ${path.join(o.dir, 'slapd.args')}`,
@@ -161,6 +165,9 @@ function slapdConf(o: {
     `limits dn.exact="${o.serviceDn}" size.soft=${o.pageSize} size.hard=${o.pageSize} size.pr=${o.pageSize} size.prtotal=unlimited`,
     'access to attrs=userPassword by self write by anonymous auth by * none',
     `access to * by dn.exact="${o.serviceDn}" write by self read by users read by * none`,
+    // AD keeps member/manager DNs right when an entry moves (linked attributes); OpenLDAP needs refint for that.
+    'overlay refint',
+    'refint_attributes member manager',
     ...(o.mode === 'inetorgperson'
       ? ['overlay ppolicy', `ppolicy_default "cn=default,ou=Policies,${o.suffix}"`, 'ppolicy_use_lockout']
       : []),
