@@ -11,6 +11,8 @@ import type { HirePlanResult } from '../domain/plan-event';
 import { planHireEvent } from '../domain/plan-event';
 import type { ChangePlanResult } from '../domain/plan-change';
 import { planChange } from '../domain/plan-change';
+import type { RepairPlanResult } from '../domain/plan-repair';
+import { planRepair } from '../domain/plan-repair';
 import type { ExitPlanResult } from '../domain/plan-exit';
 import { planExit, planReturn } from '../domain/plan-exit';
 import { identityProvider } from '../domain/policy';
@@ -266,6 +268,12 @@ export function createActivities(deps: ActivityDeps) {
       return Promise.resolve(
         markRateLimited(planChange(previous, event.record, policy, version, event.receivedAt), policy),
       );
+    },
+
+    /** A reconciliation's repair of missing or drifted accounts (a local activity of the entity). */
+    planRepairEvent({ event }: PlanEventInput): Promise<RepairPlanResult> {
+      const repair = event.repair ?? { missing: [], drift: [] };
+      return Promise.resolve(markRateLimited(planRepair(event.record, repair, policy, version), policy));
     },
 
     /** The exit plan and instant for a termination or a cancelled hire (a local activity of the entity). */

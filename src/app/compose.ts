@@ -36,6 +36,8 @@ import type { GuardActivities } from '../guard/activities';
 import { createGuardActivities } from '../guard/activities';
 import { createSyncActivities } from '../sync/activities';
 import { ensureSyncSchedule } from '../sync/schedule';
+import { createReconcileActivities } from '../reconcile/activities';
+import { ensureReconcileSchedule } from '../reconcile/schedule';
 
 /** The audit store: Postgres when `DATABASE_URL` is set, else the embedded store in the data folder. */
 export async function openAudit(s: TenureSettings): Promise<SqlAuditStore> {
@@ -157,6 +159,13 @@ export async function startWorker(
           vars: s.vars,
           client: guardClient.get,
         }),
+        ...createReconcileActivities({
+          policy: s.policy,
+          audit,
+          ...integrations(s, o),
+          taskQueue: s.env.TENURE_TASK_QUEUE,
+          client: guardClient.get,
+        }),
       },
       dataConverter: s.converter,
       ...(s.env.TENURE_WORKER_IDENTITY ? { identity: s.env.TENURE_WORKER_IDENTITY } : {}),
@@ -168,6 +177,9 @@ export async function startWorker(
     // The daily roster sync's Temporal Schedule, created or updated to the policy's cron (src/sync/schedule.ts).
     const sync = s.policy.policy.sync;
     if (sync) await ensureSyncSchedule(await guardClient.get(), s.env.TENURE_TASK_QUEUE, sync);
+    // Drift reconciliation's Temporal Schedule, likewise (src/reconcile/schedule.ts).
+    const reconcile = s.policy.policy.reconcile;
+    if (reconcile) await ensureReconcileSchedule(await guardClient.get(), s.env.TENURE_TASK_QUEUE, reconcile);
   } catch (err) {
     await guardClient.close();
     if (!o.connection) await connection.close();

@@ -8,6 +8,7 @@ import type { Client, Connection } from '@temporalio/client';
 import { loadPolicyFile } from '../config/policy-file';
 import { TASK_QUEUE } from '../domain/ids';
 import { ensureSyncSchedule } from '../sync/schedule';
+import { ensureReconcileSchedule } from '../reconcile/schedule';
 import { msToTs } from '@temporalio/common/lib/time';
 import { SearchAttributeType } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -146,4 +147,18 @@ export async function setupSyncSchedule(
   const sync = loadPolicyFile(vars.TENURE_POLICY).policy.sync;
   if (!sync) return {};
   return { syncSchedule: await ensureSyncSchedule(client, vars.TENURE_TASK_QUEUE ?? TASK_QUEUE, sync) };
+}
+
+/**
+ * Drift reconciliation's Temporal Schedule (src/reconcile/schedule.ts), created or updated to the policy's cron, when
+ * `TENURE_POLICY` names a policy with a `reconcile` section; nothing otherwise. The worker does the same at start.
+ */
+export async function setupReconcileSchedule(
+  client: Client,
+  vars: NodeJS.ProcessEnv,
+): Promise<{ reconcileSchedule?: { scheduleId: string; outcome: 'created' | 'updated' } }> {
+  if (!vars.TENURE_POLICY) return {};
+  const reconcile = loadPolicyFile(vars.TENURE_POLICY).policy.reconcile;
+  if (!reconcile) return {};
+  return { reconcileSchedule: await ensureReconcileSchedule(client, vars.TENURE_TASK_QUEUE ?? TASK_QUEUE, reconcile) };
 }

@@ -5,7 +5,7 @@ import type { Connection } from '@temporalio/client';
 import { Command } from 'commander';
 import type { EmployeeRecord, HrEventKind } from '../domain/employee';
 import { cliVars, intakeSender, withCliClient } from '../app/cli-context';
-import { setupCluster, setupSyncSchedule } from '../app/setup';
+import { setupCluster, setupReconcileSchedule, setupSyncSchedule } from '../app/setup';
 import { registerAuditCommands } from './cli-audit';
 import { registerGuardCommands } from './cli-guard';
 import { registerImportCommands } from './cli-import';
@@ -15,6 +15,7 @@ import { registerPlanCommands } from './cli-plan';
 import { registerReportCommands } from './cli-report';
 import { registerUpcomingCommands } from './cli-upcoming';
 import { registerSyncCommands } from './cli-sync';
+import { registerDriftCommands } from './cli-drift';
 import { adoptCurrentPolicy, personStatus, resolveEntityException, retryStep } from './operations';
 
 const intakeClient = intakeSender;
@@ -32,6 +33,7 @@ registerPeopleCommands(program);
 registerReportCommands(program);
 registerUpcomingCommands(program);
 registerSyncCommands(program);
+registerDriftCommands(program);
 registerGuardCommands(program);
 registerPolicyCommands(program);
 
@@ -65,6 +67,7 @@ program
       print({
         ...report,
         ...(await setupSyncSchedule(client, cliVars())),
+        ...(await setupReconcileSchedule(client, cliVars())),
       });
     }),
   );

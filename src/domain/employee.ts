@@ -155,6 +155,19 @@ export interface HrEvent {
   record: EmployeeRecord;
   /** ISO instant the intake accepted the event. */
   receivedAt: string;
+  /**
+   * Set only by drift reconciliation (intake never sets it; the webhook schema has no such field): the record is HR's
+   * current one, sent back so the entity repairs the accounts that drifted from it (src/domain/plan-repair.ts).
+   */
+  repair?: RepairRequest;
+}
+
+/** What a reconciliation asks the entity to repair, by system id. */
+export interface RepairRequest {
+  /** Systems where the person's account is absent or off while HR says they work here. */
+  missing: string[];
+  /** Systems whose account's attributes (title, department, manager, name) differ from HR. */
+  drift: string[];
 }
 
 /** Name used in systems: the preferred name where HR has one. */

@@ -8,6 +8,7 @@ import { googleConnectorSchema } from './connectors/google';
 import { oktaConnectorSchema } from './connectors/okta';
 import { guardPolicySchema } from './policy-guard';
 import { syncPolicySchema } from './policy-sync';
+import { reconcilePolicySchema } from './policy-reconcile';
 import {
   approvalRuleSchema,
   formatDuration,
@@ -271,6 +272,8 @@ export const policySchema = z
     guard: guardPolicySchema.optional(),
     /** The scheduled HR roster sync (src/domain/policy-sync.ts); absent: no schedule. */
     sync: syncPolicySchema.optional(),
+    /** Drift reconciliation (src/domain/policy-reconcile.ts, docs/reconcile.md); absent: no schedule. */
+    reconcile: reconcilePolicySchema.optional(),
     systems: z.array(systemSchema).min(1),
     birthright: z.array(birthrightRuleSchema).min(1),
   })

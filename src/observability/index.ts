@@ -13,3 +13,5 @@ export type { MetricsSettings } from './sdk';
 export { SDK_METRIC_NAMES, metricsSettingsFromEnv, sdkPrometheusOptions } from './sdk';
 export type { AccessDirection, RunRef } from './runs';
 export { accessChange, parseRunWorkflowId, runKey } from './runs';
+export type { DriftMetrics } from './drift';
+export { DRIFT_METRIC, driftMetrics } from './drift';

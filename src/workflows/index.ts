@@ -6,3 +6,4 @@ export { manualTaskWorkflow } from './task/task';
 export { auditCheckpointWorkflow } from './audit-checkpoint/audit-checkpoint';
 export { guardWorkflow } from './guard/guard';
 export { syncWorkflow } from './sync/sync';
+export { reconcileWorkflow } from './reconcile/reconcile';

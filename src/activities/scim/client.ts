@@ -234,6 +234,22 @@ export function userToAccount(user: ScimUser): Account {
   return account;
 }
 
+/**
+ * An account as `listAccounts` reports it: with the attributes reconciliation compares with HR (primary e-mail,
+ * names, title, enterprise department) where the server holds them.
+ */
+export function userToListedAccount(user: ScimUser): Account {
+  const account = userToAccount(user);
+  const email = primaryEmail(user);
+  if (email) account.email = email;
+  if (user.name?.givenName) account.givenName = user.name.givenName;
+  if (user.name?.familyName) account.familyName = user.name.familyName;
+  if (user.title) account.title = user.title;
+  const department = user[SCIM_ENTERPRISE_USER_SCHEMA]?.department;
+  if (department) account.department = department;
+  return account;
+}
+
 function workEmail(spec: AccountSpec): ScimEmail[] | undefined {
   return spec.email === undefined ? undefined : [{ value: spec.email, type: 'work', primary: true }];
 }
@@ -525,7 +541,7 @@ export class ScimConnector implements IdentityConnector, GroupCapable {
    * ignores `startIndex` (a page of nothing but already-seen ids) rather than looping forever.
    */
   async *listAccounts(): AsyncIterable<Account> {
-    for await (const user of this.listUsers()) yield userToAccount(user);
+    for await (const user of this.listUsers()) yield userToListedAccount(user);
   }
 
   // -------------------------------------------------------------------------------------------------

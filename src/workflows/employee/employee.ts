@@ -93,7 +93,14 @@ export const MAX_ENTITY_EXCEPTIONS = 50;
 /** Longest failure text kept in an exception. */
 const MAX_REASON = 500;
 
-const { planEvent, planExitEvent, planChangeEvent } = proxyLocalActivities<TenureActivities>({
+/**
+ * A reconciliation's repair (docs/reconcile.md): an event with `repair` whose record is the one the entity holds runs
+ * the repair plan (missing accounts created or adopted and activated, drifted attributes written again) as a run of
+ * its own. Before it, such an event was accepted with nothing to do. Only events with `repair` reach the new path.
+ */
+export const RECONCILE_REPAIR_PATCH = 'tenure-reconcile-repair';
+
+const { planEvent, planExitEvent, planChangeEvent, planRepairEvent } = proxyLocalActivities<TenureActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 3 },
 });
@@ -651,6 +658,9 @@ class Employee {
     if (role.length > 0 && this.onLeave()) {
       return reject('this person is on leave: send the change after their return (leave_end)');
     }
+    if (event.repair && role.length === 0 && !hireMoved && !exitMoved && patched(RECONCILE_REPAIR_PATCH)) {
+      return this.repair(event, entry, reject, hire !== undefined);
+    }
 
     // Plan every part first: a part that cannot be planned rejects the event with nothing changed.
     const hirePlan = hireMoved && hire ? await planEvent({ event }) : undefined;
@@ -767,6 +777,58 @@ class Employee {
       ...(effectiveAt ? { effectiveAt } : {}),
       ...(hirePlan?.ok ? { preProvisionAt: hirePlan.preProvisionAt } : {}),
       ...(mover?.ok ? { policyVersion: mover.plan.policyVersion } : {}),
+    };
+  }
+
+  /**
+   * A reconciliation sent HR's current record back (see `RECONCILE_REPAIR_PATCH`): the repair run goes in the queue
+   * like a mover's, ahead of any exit still queued.
+   */
+  private async repair(
+    event: HrEvent,
+    entry: EventLogEntry,
+    reject: Reject,
+    hirePending: boolean,
+  ): Promise<DeliverEventResult> {
+    if (hirePending) return reject('the hire has not taken effect yet: nothing to repair before it');
+    if (this.onLeave()) return reject('this person is on leave: their accounts are off on purpose');
+    const planned = await planRepairEvent({ event });
+    if (!planned.ok) return reject(planned.reason);
+    const skipped = planned.skipped.map((x) => `${x.systemId}: ${x.reason}`);
+    this.accept(event, entry);
+    if (planned.plan.steps.length === 0) {
+      entry.state = 'done';
+      return {
+        outcome: 'accepted',
+        eventId: event.eventId,
+        reason: ['nothing to repair', ...skipped].join('; '),
+        policyVersion: planned.plan.policyVersion,
+      };
+    }
+    const q: Queued = {
+      entry,
+      workflow: 'role_change',
+      input: {
+        hrId: event.record.hrId,
+        kind: 'change',
+        eventId: event.eventId,
+        record: event.record,
+        plan: planned.plan,
+        effectiveAt: event.receivedAt,
+        receivedAt: event.receivedAt,
+      },
+    };
+    const firstExit = this.queue.findIndex((x) => x.workflow === 'offboarding');
+    if (firstExit >= 0) this.queue.splice(firstExit, 0, q);
+    else this.queue.push(q);
+    for (const other of this.queue) if (other.entry !== entry) other.input.record = event.record;
+    return {
+      outcome: 'accepted',
+      eventId: event.eventId,
+      workflowId: entry.workflowId,
+      reason: ['reconciliation repair', ...skipped].join('; '),
+      plan: summarizePlan(planned.plan),
+      policyVersion: planned.plan.policyVersion,
     };
   }
 
