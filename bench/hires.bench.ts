@@ -1,0 +1,164 @@
+/**
+ * Hire throughput against raw Temporal (issue 15), on one dev server in one run:
+ *
+ * - the baseline: 500 and 2,000 trivial workflows (two no-op activities) at once;
+ * - Tenure as it ships (worker and intake entry points as processes, audit store on PostgreSQL, SCIM stand-ins for
+ *   an identity provider and an app): 500 hires from 50 concurrent HR senders, then 2,000 hires from 2,000 senders
+ *   at once, every event signed and sent through the intake.
+ *
+ * Figures: hires/s and the ratio to the baseline; the webhook's answer p50/p99 at 50 senders and the senders that
+ * timed out at 2,000; webhook to the person's last account p50/p99; history events and workflow tasks per hire
+ * (read from a hire's histories: the person's entity and the hire run); worker CPU-s, API calls and audit rows per
+ * hire (docs/scaling.md sizes a deployment from these).
+ *
+ *   npm run bench                                   # all benches, full scale
+ *   BENCH_SCALE=0.05 node -r tsx/cjs bench/hires.bench.ts
+ */
+import { runBaseline } from './lib/baseline';
+import type { WaveResult } from './lib/hires';
+import { hireWave } from './lib/hires';
+import type { Figure } from './lib/results';
+import { report } from './lib/results';
+import { progress, scaled } from './lib/scale';
+import { startBenchTenure, stopPostgres } from './lib/tenure';
+import { benchClient, startBenchServer } from './lib/temporal';
+
+async function main(): Promise<void> {
+  const small = scaled(500, 10);
+  const large = scaled(2000, 20);
+  const server = await startBenchServer();
+  const serverPid = server.process.pid ?? -1;
+  const { client, close } = await benchClient(server.address);
+  try {
+    const base = {
+      small: await runBaseline(server.address, client, small),
+      large: await runBaseline(server.address, client, large),
+    };
+    progress(
+      `baseline: ${base.small.perSecond.toFixed(1)}/s at ${small}, ${base.large.perSecond.toFixed(1)}/s at ${large}`,
+    );
+
+    const t = await startBenchTenure({ temporalAddress: server.address, apps: 1 });
+    let waves: { warm: WaveResult; small: WaveResult; large: WaveResult };
+    try {
+      const warm = await hireWave(t, serverPid, 10, 10, 0);
+      const s = await hireWave(t, serverPid, small, 50, warm.n - warm.notAccepted);
+      const l = await hireWave(t, serverPid, large, large, warm.n - warm.notAccepted + s.n - s.notAccepted);
+      waves = { warm, small: s, large: l };
+    } finally {
+      await t.stop();
+    }
+    const { small: s, large: l } = waves;
+    const rt = 'raw Temporal';
+    const figures: Figure[] = [
+      {
+        name: `hires/s, ${small} at once (50 senders)`,
+        value: s.perSecond,
+        unit: '/s',
+        baseline: base.small.perSecond,
+        baselineName: rt,
+        target: '≥ 0.5× baseline',
+        holds: s.perSecond >= 0.5 * base.small.perSecond,
+      },
+      {
+        name: `hires/s, ${large} at once (${large} senders)`,
+        value: l.perSecond,
+        unit: '/s',
+        baseline: base.large.perSecond,
+        baselineName: rt,
+        target: '≥ 0.5× baseline',
+        holds: l.perSecond >= 0.5 * base.large.perSecond,
+      },
+      {
+        name: 'webhook answer p50, 50 senders',
+        value: s.answerMs.p50,
+        unit: 'ms',
+      },
+      {
+        name: 'webhook answer p99, 50 senders',
+        value: s.answerMs.p99,
+        unit: 'ms',
+        target: '< 2000 ms',
+        holds: s.answerMs.p99 < 2000,
+      },
+      {
+        name: `webhook answer p99, ${large} senders`,
+        value: l.answerMs.p99,
+        unit: 'ms',
+      },
+      {
+        name: `sender timeouts (30 s), ${large} senders`,
+        value: l.timeouts,
+        unit: 'senders',
+        target: 'none',
+        holds: l.timeouts === 0 && l.errors === 0,
+        ...(l.errors ? { note: `${l.errors} other errors` } : {}),
+      },
+      { name: `webhook to last account p50, ${small} hires`, value: s.toLastAccountMs.p50, unit: 'ms' },
+      { name: `webhook to last account p99, ${small} hires`, value: s.toLastAccountMs.p99, unit: 'ms' },
+      { name: `webhook to last account p50, ${large} hires`, value: l.toLastAccountMs.p50, unit: 'ms' },
+      { name: `webhook to last account p99, ${large} hires`, value: l.toLastAccountMs.p99, unit: 'ms' },
+      {
+        name: 'history events per hire',
+        value: s.perHire.events,
+        unit: 'events',
+        baseline: base.small.perRun.events,
+        baselineName: rt,
+        note: 'the entity workflow and the hire run together',
+      },
+      {
+        name: 'workflow tasks per hire',
+        value: s.perHire.workflowTasks,
+        unit: 'tasks',
+        baseline: base.small.perRun.workflowTasks,
+        baselineName: rt,
+      },
+      {
+        name: 'activities per hire',
+        value: s.perHire.activities,
+        unit: 'activities',
+        baseline: base.small.perRun.activities,
+        baselineName: rt,
+      },
+      {
+        name: 'worker CPU per hire',
+        value: (s.workerCpuSecondsPerHire * s.n + l.workerCpuSecondsPerHire * l.n) / (s.n + l.n),
+        unit: 'CPU-s',
+        baseline: (base.small.workerCpuSeconds + base.large.workerCpuSeconds) / (small + large),
+        baselineName: rt,
+      },
+      {
+        name: 'Temporal server CPU per hire',
+        value: (s.serverCpuSecondsPerHire * s.n + l.serverCpuSecondsPerHire * l.n) / (s.n + l.n),
+        unit: 'CPU-s',
+      },
+      {
+        name: 'intake CPU per hire',
+        value: (s.intakeCpuSecondsPerHire * s.n + l.intakeCpuSecondsPerHire * l.n) / (s.n + l.n),
+        unit: 'CPU-s',
+      },
+      { name: 'API calls per hire (2 systems)', value: s.apiCallsPerHire, unit: 'requests' },
+      { name: 'audit rows per hire', value: s.auditRowsPerHire, unit: 'rows' },
+      {
+        name: 'stand-in requests slower than 1 s',
+        value: s.slowPeerRequests + l.slowPeerRequests,
+        unit: 'requests',
+        note: 'non-zero means the SCIM stand-ins, not Tenure, limited the run',
+      },
+    ];
+    const strip = (w: WaveResult): Omit<WaveResult, 'sends'> => {
+      const { sends: _sends, ...rest } = w;
+      return rest;
+    };
+    report('hires', figures, { baseline: base, small: strip(s), large: strip(l), warm: strip(waves.warm) });
+  } finally {
+    await close();
+    await server.stop();
+    await stopPostgres();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

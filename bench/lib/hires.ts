@@ -1,0 +1,113 @@
+/** One measured wave of hires through a Tenure deployment: send, wait for every run to finish, collect figures. */
+import { employeeWorkflowId } from '../../src/domain/ids';
+import { cpuSeconds } from './proc';
+import { progress } from './scale';
+import type { Summary } from './stats';
+import { summarize } from './stats';
+import type { BenchTenure, SendResult } from './tenure';
+import { hireRecord, sendEvents } from './tenure';
+import type { HistoryCost } from './temporal';
+import { historyCost, waitForCount } from './temporal';
+
+export interface WaveResult {
+  n: number;
+  senders: number;
+  seconds: number;
+  perSecond: number;
+  answerMs: Summary;
+  timeouts: number;
+  errors: number;
+  notAccepted: number;
+  /** From the webhook being sent to the person's last account write in any system. */
+  toLastAccountMs: Summary;
+  workerCpuSecondsPerHire: number;
+  serverCpuSecondsPerHire: number;
+  intakeCpuSecondsPerHire: number;
+  apiCallsPerHire: number;
+  auditRowsPerHire: number;
+  /** Peer requests that took longer than 1 s to answer (the stand-ins were a bottleneck if any). */
+  slowPeerRequests: number;
+  perHire: HistoryCost;
+  sends: SendResult[];
+}
+
+export function hiresQuery(taskQueue: string, status: string): string {
+  return `TaskQueue="${taskQueue}" AND WorkflowType="onboardingWorkflow" AND ExecutionStatus="${status}"`;
+}
+
+export function failedQuery(taskQueue: string): string {
+  return `TaskQueue="${taskQueue}" AND (ExecutionStatus="Failed" OR ExecutionStatus="Terminated" OR ExecutionStatus="TimedOut")`;
+}
+
+let wave = 0;
+
+/**
+ * `n` hires (hire date in the past: each run starts at once) sent by `senders` concurrent HR senders; resolves
+ * when every hire's run has completed. `alreadyDone` is how many hire runs on the task queue had completed before.
+ */
+export async function hireWave(
+  t: BenchTenure,
+  serverPid: number,
+  n: number,
+  senders: number,
+  alreadyDone: number,
+): Promise<WaveResult> {
+  wave += 1;
+  const prefix = `W${wave}X${Date.now().toString(36)}N`;
+  const events = Array.from({ length: n }, (_, i) => ({
+    eventId: `hire-${prefix}${i}`,
+    kind: 'hire' as const,
+    record: hireRecord(prefix, i, '2025-01-06'),
+  }));
+  const worker = t.workers[0];
+  if (!worker) throw new Error('no worker');
+  const cpu0 = { worker: cpuSeconds(worker.pid), server: cpuSeconds(serverPid), intake: cpuSeconds(t.intake.pid) };
+  const requests0 = t.peers.map((p) => p.requests.length);
+  const audit0 = await t.auditRows();
+  progress(`${n} hires from ${senders} concurrent senders`);
+  const t0 = Date.now();
+  const sends = await sendEvents(t, events, senders);
+  const accepted = sends.filter((s) => s.outcome === 'accepted');
+  progress(`answered: ${accepted.length} accepted, ${sends.length - accepted.length} not`);
+  const doneAt = await waitForCount(t.client, hiresQuery(t.taskQueue, 'Completed'), alreadyDone + accepted.length, {
+    failedQuery: failedQuery(t.taskQueue),
+    label: 'hires done',
+  });
+  const seconds = (doneAt - t0) / 1000;
+  const cpu = { worker: cpuSeconds(worker.pid), server: cpuSeconds(serverPid), intake: cpuSeconds(t.intake.pid) };
+  const lastWrite = t.lastAccountWrite();
+  const toLast = accepted.flatMap((s) => {
+    const at = lastWrite.get(s.hrId);
+    return at === undefined ? [] : [at - s.sentAt];
+  });
+  const newRequests = t.peers.flatMap((p, i) => p.requests.slice(requests0[i]));
+  const apiCalls = newRequests.length;
+  const slowPeerRequests = newRequests.filter((r) => r.finishedAt !== undefined && r.finishedAt - r.at > 1000).length;
+  const sample = accepted[0];
+  const perHire = sample
+    ? await historyCost(t.client, [
+        employeeWorkflowId(sample.hrId),
+        `${employeeWorkflowId(sample.hrId)}/hire/${sample.eventId}`,
+      ])
+    : { events: 0, workflowTasks: 0, activities: 0 };
+  const count = Math.max(1, accepted.length);
+  return {
+    n,
+    senders,
+    seconds,
+    perSecond: accepted.length / seconds,
+    answerMs: summarize(sends.filter((s) => !s.timedOut).map((s) => s.answeredAt - s.sentAt)),
+    timeouts: sends.filter((s) => s.timedOut).length,
+    errors: sends.filter((s) => s.outcome === 'error' && !s.timedOut).length,
+    notAccepted: sends.length - accepted.length,
+    toLastAccountMs: summarize(toLast),
+    workerCpuSecondsPerHire: (cpu.worker - cpu0.worker) / count,
+    serverCpuSecondsPerHire: (cpu.server - cpu0.server) / count,
+    intakeCpuSecondsPerHire: (cpu.intake - cpu0.intake) / count,
+    apiCallsPerHire: apiCalls / count,
+    auditRowsPerHire: ((await t.auditRows()) - audit0) / count,
+    slowPeerRequests,
+    perHire,
+    sends,
+  };
+}
