@@ -245,6 +245,26 @@ describe('google connector: the Admin SDK on the wire', function () {
       assert.equal(narrow.standin.tokenRequests().refused, 1);
     });
 
+    it('a token endpoint that is down or throttling is retried by Temporal, not by the connector', async () => {
+      const s = await setup();
+      s.standin.faults.next({ method: 'POST', path: '/token', status: 503 });
+      const down = await rejects(s.c.findByUserName(`x@${DOMAIN}`));
+      assert.equal(down.type, 'transient');
+      assert.equal(down.details.vendorCode, 'temporarily_unavailable');
+      s.standin.faults.next({
+        method: 'POST',
+        path: '/token',
+        status: 429,
+        retryAfter: 3,
+        reason: 'rate_limit_exceeded',
+      });
+      const slow = await rejects(s.c.findByUserName(`x@${DOMAIN}`));
+      assert.equal(slow.type, 'rate_limited');
+      assert.equal(slow.details.retryAfterMs, 3000);
+      assert.deepEqual(s.standin.tokenRequests(), { ok: 0, refused: 2 }, 'one request per attempt');
+      assert.equal(await s.c.findByUserName(`x@${DOMAIN}`), undefined);
+    });
+
     it('an assertion outside its hour is refused by the token endpoint (invalid_grant)', async () => {
       const s = await setup();
       const stale = new GoogleTokenSource({

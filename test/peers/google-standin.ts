@@ -973,6 +973,16 @@ export async function startGoogleStandin(options: GoogleStandinOptions): Promise
     if (url.pathname === '/token') {
       if (method !== 'POST')
         return send(res, 405, { error: 'invalid_request', error_description: 'Method not allowed' });
+      const tokenFault = takeFault(method, url.pathname);
+      if (tokenFault?.kind === 'status') {
+        tokenStats.refused += 1;
+        return send(
+          res,
+          tokenFault.status ?? 503,
+          { error: tokenFault.reason ?? 'temporarily_unavailable', error_description: 'Try again later.' },
+          tokenFault.retryAfter !== undefined ? { 'retry-after': String(tokenFault.retryAfter) } : {},
+        );
+      }
       return tokenEndpoint(req, raw, res);
     }
     let recorded: unknown;
