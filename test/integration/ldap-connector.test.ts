@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Attribute, Change, Client } from 'ldapts';
+import { Attribute, Change, Client, EqualityFilter } from 'ldapts';
 import type { AccountSpec } from '../../src/activities/identity';
 import { ConnectorError } from '../../src/activities/identity';
 import { createLdapConnector, type LdapConnector } from '../../src/activities/ldap/client';
@@ -257,6 +257,37 @@ describe('ldap connector against a real slapd (AD schema)', function () {
     );
     assert.match(untrusted.details.vendorCode ?? '', /CERT|SIGNED/);
     await rejectsWith(connector(slapd, slapd.url, { startTls: true }).findByHrKey(spec.hrId), 'invalid_request');
+  });
+
+  it('initialPassword random: a quoted UTF-16LE unicodePwd over StartTLS and pwdLastSet 0; refused without TLS', async () => {
+    const tlsConnector = connector(slapd, slapd.url, {
+      startTls: true,
+      tlsCaPath: slapd.caPath,
+      initialPassword: 'random',
+    });
+    const spec = person();
+    const r = await tlsConnector.ensureAccount(spec);
+    assert.equal(r.outcome, 'created');
+    const entry = await slapd.admin(async (a) => {
+      const { searchEntries } = await a.search(slapd.peopleDn, {
+        scope: 'sub',
+        filter: new EqualityFilter({ attribute: 'employeeID', value: spec.hrId }),
+        attributes: ['unicodePwd', 'pwdLastSet', 'userAccountControl'],
+        explicitBufferAttributes: ['unicodePwd'],
+      });
+      return searchEntries[0];
+    });
+    const raw = entry?.unicodePwd;
+    assert.ok(Buffer.isBuffer(raw), 'unicodePwd written');
+    const written = raw.toString('utf16le');
+    assert.match(written, /^"[^"]{32}"$/, 'the password in double quotes, UTF-16LE');
+    assert.equal(entry?.pwdLastSet, '0', 'must change at first sign-in');
+    assert.equal(entry?.userAccountControl, '514', 'still created disabled');
+    assert.ok(!JSON.stringify(r).includes(written.slice(1, -1)), 'the password is in no answer');
+    assert.throws(
+      () => ldapConnectorSchema.parse(ldapConnectorConfig(slapd, slapd.url, { initialPassword: 'random' })),
+      /encrypted connection/,
+    );
   });
 
   it('the bind password comes from the environment only', () => {

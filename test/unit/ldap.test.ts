@@ -6,7 +6,9 @@ import {
   guidToBytes,
   guidToString,
   ouFor,
+  randomPassword,
   splitDn,
+  unicodePwd,
 } from '../../src/activities/ldap/client';
 import { adErrorCode, classifyResultCode } from '../../src/activities/ldap/transport';
 import { ldapConnectorSchema, ldapSecretVariables } from '../../src/domain/connectors/ldap';
@@ -42,6 +44,24 @@ describe('ldap connector: pure parts', () => {
     assert.equal(accountNameCandidate(long, 2, 20), 'maximilian.alexande2');
     assert.equal(accountNameCandidate(long, 12, 20), 'maximilian.alexand12');
     for (let n = 1; n < 60; n++) assert.ok(accountNameCandidate(long, n, 20).length <= 20);
+  });
+
+  it('unicodePwd is the quoted password in UTF-16LE; random passwords are long and use four character classes', () => {
+    const attr = unicodePwd('Pa55word!');
+    assert.equal(attr.type, 'unicodePwd');
+    assert.deepEqual(
+      attr.values[0],
+      Buffer.from('"\u0000P\u0000a\u00005\u00005\u0000w\u0000o\u0000r\u0000d\u0000!\u0000"\u0000', 'latin1'),
+    );
+    const seen = new Set<string>();
+    for (let i = 0; i < 50; i++) {
+      const pw = randomPassword();
+      assert.equal(pw.length, 32);
+      assert.ok(/[A-Z]/.test(pw) && /[a-z]/.test(pw) && /[0-9]/.test(pw) && /[^A-Za-z0-9]/.test(pw), pw);
+      assert.ok(!pw.includes('"'), 'no quote: it would end the quoted value');
+      seen.add(pw);
+    }
+    assert.equal(seen.size, 50);
   });
 
   it('RDN values are escaped (RFC 4514) and DNs split at the first unescaped comma', () => {

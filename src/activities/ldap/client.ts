@@ -12,7 +12,7 @@
  * - A mover whose department/location now maps to another OU is moved there with modifyDN.
  * - Every failure is a classified `ConnectorError` from `transport.ts`; no retries here: Temporal retries.
  */
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { Entry, Filter } from 'ldapts';
 import { AndFilter, Attribute, Change, EqualityFilter, OrFilter } from 'ldapts';
 import type { LdapConnectorConfig } from '../../domain/connectors/ldap';
@@ -156,6 +156,33 @@ export function ouFor(
     return rule.ou;
   }
   return config.defaultOu;
+}
+
+/**
+ * AD's `unicodePwd` value: the password in double quotes, encoded UTF-16LE (MS-ADTS 3.1.1.3.1.5.1). AD accepts it only
+ * over an encrypted connection; it can never be read back.
+ */
+export function unicodePwd(password: string): Attribute {
+  return new Attribute({ type: 'unicodePwd', values: [Buffer.from(`"${password}"`, 'utf16le')] });
+}
+
+/** 32 characters from four classes (AD's complexity rule wants three of upper, lower, digit, symbol). */
+export function randomPassword(): string {
+  const classes = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789', '!#%+-.:=?@_~'];
+  const all = classes.join('');
+  const chars = classes.map((c) => c[randomInt(c.length)] ?? 'x');
+  while (chars.length < 32) chars.push(all[randomInt(all.length)] ?? 'x');
+  for (let i = chars.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [chars[i], chars[j]] = [chars[j] ?? '', chars[i] ?? ''];
+  }
+  return chars.join('');
+}
+
+function toAttributes(record: Record<string, string[] | string>): Attribute[] {
+  return Object.entries(record).map(
+    ([type, value]) => new Attribute({ type, values: Array.isArray(value) ? value : [value] }),
+  );
 }
 
 function displayNameOf(spec: Pick<AccountSpec, 'givenName' | 'familyName'>): string {
@@ -656,6 +683,8 @@ export class LdapConnector implements IdentityConnector, GroupCapable {
     if (manager) attrs.manager = manager;
     if (this.dialect === 'ad') {
       attrs.userPrincipalName = spec.userName;
+      // With a password nobody knows, the person must set their own at first sign-in.
+      if (this.config.initialPassword === 'random') attrs.pwdLastSet = '0';
       // Created disabled unless asked otherwise: 514 = NORMAL_ACCOUNT | ACCOUNTDISABLE.
       attrs.userAccountControl = String(UAC_NORMAL_ACCOUNT | (spec.active ? 0 : UAC_ACCOUNTDISABLE));
     } else if (!spec.active) {
@@ -665,9 +694,11 @@ export class LdapConnector implements IdentityConnector, GroupCapable {
     const dns = [`${this.schema.rdn}=${escapeRdnValue(rdnValue)},${ou}`];
     // Another "Ana Lima" in the same OU: the second one's CN carries the login name, which is unique.
     if (this.schema.rdn === 'cn') dns.push(`cn=${escapeRdnValue(`${display} (${login})`)},${ou}`);
+    const password = this.config.initialPassword === 'random' ? [unicodePwd(randomPassword())] : [];
     for (const [i, dn] of dns.entries()) {
       try {
-        await s.add(dn, this.schema.rdn === 'cn' && i > 0 ? { ...attrs, cn: `${display} (${login})` } : attrs);
+        const record = this.schema.rdn === 'cn' && i > 0 ? { ...attrs, cn: `${display} (${login})` } : attrs;
+        await s.add(dn, [...toAttributes(record), ...password]);
         const entry = await this.entryAt(s, dn);
         return { account: await this.toAccount(s, entry), outcome: 'created' };
       } catch (err) {

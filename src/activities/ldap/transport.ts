@@ -228,7 +228,7 @@ export class LdapSession {
     }
   }
 
-  add(dn: string, attributes: Record<string, string[] | string>): Promise<void> {
+  add(dn: string, attributes: Attribute[] | Record<string, string[] | string>): Promise<void> {
     return ldapCall(this.systemId, 'add', () => this.client.add(dn, attributes));
   }
 

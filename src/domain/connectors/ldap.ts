@@ -98,6 +98,15 @@ export const ldapConnectorSchema = z
       })
       .strict()
       .default({ from: 'userName', maxLength: 20 }),
+    /**
+     * `random` (AD only): a new account gets a random 32-character password nobody is told (`unicodePwd`, written as
+     * the quoted UTF-16LE string AD requires, over LDAPS or StartTLS only) and `pwdLastSet: 0`, so AD's password
+     * policy lets it be enabled at the hire instant; the person sets their own through the organisation's
+     * onboarding (a helpdesk reset, self-service password reset or a temporary access pass). `none`: no password is
+     * written; where the domain's policy requires one, enabling fails with AD's 0000052D (docs/connectors/ldap.md).
+     * @default "none"
+     */
+    initialPassword: z.enum(['none', 'random']).default('none'),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -107,6 +116,14 @@ export const ldapConnectorSchema = z
     }
     if (!dnWithin(c.defaultOu, c.baseDn))
       ctx.addIssue({ code: 'custom', path: ['defaultOu'], message: 'must lie below baseDn' });
+    if (c.initialPassword === 'random' && !c.url.startsWith('ldaps:') && !c.startTls)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['initialPassword'],
+        message: 'AD accepts passwords over an encrypted connection only: use ldaps:// or startTls',
+      });
+    if (c.initialPassword === 'random' && c.dialect !== 'ad')
+      ctx.addIssue({ code: 'custom', path: ['initialPassword'], message: 'only in the ad dialect' });
     if (c.startTls && c.url.startsWith('ldaps:'))
       ctx.addIssue({
         code: 'custom',
