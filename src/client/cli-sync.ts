@@ -46,9 +46,10 @@ export function registerSyncCommands(program: Command, deps: SyncCommandDeps = {
   sync
     .command('run')
     .description('run the roster sync now and print its summary (JSON)')
-    .action(async () =>
+    .option('--full', 'read the whole roster even when the policy says incremental')
+    .action(async (opts: { full?: boolean }) =>
       withClient(async (client) => {
-        const summary = (await runSyncNow(client, queue())) as SyncSummary;
+        const summary = (await runSyncNow(client, queue(), { full: opts.full === true })) as SyncSummary;
         out.write(`${JSON.stringify(summary, null, 2)}\n`);
         if (summary.held) process.exitCode = 3;
       }),

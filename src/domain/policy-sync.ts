@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { isValidTimeZone } from './employee';
+import { durationSchema } from './approval';
 import { envVarName } from './env-var-name';
 
 const locationSchema = z
@@ -42,6 +43,8 @@ export const hibobSyncSourceSchema = z
     baseUrl: z.url().default('https://api.hibob.com/v1'),
     serviceUserIdEnv: envVarName,
     tokenEnv: envVarName,
+    /** The HiBob webhook's secret token: when set, the intake serves `POST /webhooks/hibob` (docs/hris.md). */
+    webhookSecretEnv: envVarName.optional(),
     /** HiBob site name → country and time zone. */
     locations: z.record(z.string().min(1), locationSchema).default({}),
     defaultLocation: locationSchema.extend({ name: z.string().min(1) }).optional(),
@@ -126,16 +129,34 @@ export const syncPolicySchema = z
     onVanished: z.enum(vanishedReactions).default('report'),
     /** When false the schedule is created paused (runs only with `tenure sync run`). @default true */
     enabled: z.boolean().default(true),
+    /**
+     * `full`: every run reads the whole roster. `incremental`: a run reads only who changed since the last completed
+     * run started (so a failed run's window is read again), where the source has such a read (BambooHR's changed
+     * list); a run is full when no run has completed yet, every `fullEvery`, and with `tenure sync run --full`. Only
+     * full runs can tell who vanished.
+     * @default "full"
+     */
+    mode: z.enum(['full', 'incremental']).default('full'),
+    /** In `incremental` mode, the longest time between full runs. @default "7d" */
+    fullEvery: durationSchema.default(7 * 86_400_000),
   })
   .strict();
 
 export type SyncPolicy = z.infer<typeof syncPolicySchema>;
 export type SyncSource = z.infer<typeof syncSourceSchema>;
 
-/** The environment variables the sync section names (for the worker's required variables). */
-export function syncSecretVariables(sync: SyncPolicy | undefined): string[] {
+/**
+ * The environment variables the sync section names, for the worker's required variables or (`intake`) the intake's:
+ * the intake needs HiBob's webhook secret and its API credentials (to read the employee) when the webhook is on.
+ */
+export function syncSecretVariables(sync: SyncPolicy | undefined, role: 'worker' | 'intake' = 'worker'): string[] {
   if (!sync) return [];
   const src = sync.source;
+  if (role === 'intake') {
+    return src.type === 'hibob' && src.webhookSecretEnv !== undefined
+      ? [src.webhookSecretEnv, src.serviceUserIdEnv, src.tokenEnv]
+      : [];
+  }
   if (src.type === 'bamboohr') return [src.apiKeyEnv];
   if (src.type === 'hibob') return [src.serviceUserIdEnv, src.tokenEnv];
   if (src.type === 'workday') return [src.usernameEnv, src.passwordEnv];

@@ -109,6 +109,19 @@ async function knownPeople(client: Client, taskQueue: string): Promise<string[]>
   return out;
 }
 
+/** The summary of the newest completed sync run on the task queue (scheduled or `tenure sync run`), if any. */
+async function lastCompletedRun(client: Client, taskQueue: string): Promise<SyncSummary | undefined> {
+  const q = `WorkflowType = 'syncWorkflow' AND ExecutionStatus = 'Completed' AND TaskQueue = '${taskQueue.replace(/'/g, '')}'`;
+  let newest: SyncSummary | undefined;
+  let seen = 0;
+  for await (const wf of client.workflow.list({ query: q })) {
+    const summary = (await client.workflow.getHandle(wf.workflowId, wf.runId).result()) as SyncSummary;
+    if (!newest || summary.startedAt > newest.startedAt) newest = summary;
+    if (++seen >= 10) break;
+  }
+  return newest;
+}
+
 export function createSyncActivities(deps: SyncActivityDeps) {
   return {
     async runRosterSync(input: SyncRunInput): Promise<SyncSummary> {
@@ -117,11 +130,22 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       const source = deps.source ?? rosterSourceFromPolicy(sync as SyncPolicy, deps.vars);
       const client = await deps.client();
       const startedAt = new Date().toISOString();
+      const last = await lastCompletedRun(client, deps.taskQueue);
+      const lastFullAt = last?.mode === 'incremental' ? last.lastFullAt : last?.startedAt;
+      // Incremental: who changed since the last completed run started (so a failed run's window is read again).
+      const incremental =
+        sync?.mode === 'incremental' &&
+        source.incremental &&
+        input.full !== true &&
+        last !== undefined &&
+        lastFullAt !== undefined &&
+        Date.now() - Date.parse(lastFullAt) < sync.fullEvery;
+      const mode: SyncSummary['mode'] = incremental ? 'incremental' : 'full';
 
       const records: EmployeeRecord[] = [];
       const invalid: { ref: string; issues: string[] }[] = [];
       const seen = new Set<string>();
-      for await (const entry of source.read()) {
+      for await (const entry of source.read(incremental ? { changedSince: last.startedAt } : {})) {
         if (!entry.ok) invalid.push({ ref: entry.ref, issues: entry.issues });
         else if (!seen.has(entry.record.hrId)) {
           seen.add(entry.record.hrId);
@@ -155,15 +179,13 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       const vanished: SyncSummary['vanished'] = [];
       const vanishedRecords = new Map<string, EmployeeRecord>();
       const known = await knownPeople(client, deps.taskQueue);
-      await eachLimited(
-        known.filter((id) => !seen.has(id)),
-        async (hrId) => {
-          const status = await statusOf(client, hrId);
-          if (!status?.record || status.record.status === 'terminated') return;
-          vanished.push({ hrId, lastStatus: status.record.status });
-          vanishedRecords.set(hrId, status.record);
-        },
-      );
+      // Only a full read says who is no longer in the roster.
+      await eachLimited(mode === 'full' ? known.filter((id) => !seen.has(id)) : [], async (hrId) => {
+        const status = await statusOf(client, hrId);
+        if (!status?.record || status.record.status === 'terminated') return;
+        vanished.push({ hrId, lastStatus: status.record.status });
+        vanishedRecords.set(hrId, status.record);
+      });
       vanished.sort((a, b) => a.hrId.localeCompare(b.hrId));
       const onVanished = sync?.onVanished ?? 'report';
 
@@ -181,6 +203,9 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       const summary: SyncSummary = {
         runId: input.runId,
         source: source.name,
+        mode,
+        ...(mode === 'incremental' ? { changedSince: last?.startedAt } : {}),
+        lastFullAt: mode === 'full' ? startedAt : (lastFullAt ?? startedAt),
         startedAt,
         finishedAt: new Date().toISOString(),
         read: records.length,

@@ -41,10 +41,10 @@ export async function ensureSyncSchedule(
 }
 
 /** Runs the sync now, as its own workflow (id per trigger), and answers its summary. */
-export async function runSyncNow(client: Client, taskQueue: string): Promise<unknown> {
+export async function runSyncNow(client: Client, taskQueue: string, o: { full?: boolean } = {}): Promise<unknown> {
   return client.workflow.execute('syncWorkflow', {
     taskQueue,
     workflowId: `tenure-sync-run-${taskQueue}-manual-${new Date().toISOString().replace(/[:.]/g, '')}`,
-    args: [],
+    args: [o.full === true ? { full: true } : {}],
   });
 }

@@ -258,3 +258,59 @@ describe('scheduled HR sync: people who vanished from the roster, under onVanish
     assert.equal((await status(t, stays)).record?.status, 'active');
   });
 });
+
+describe('scheduled HR sync: incremental mode reads only who changed since the last run', function () {
+  this.timeout(300_000);
+  let t: TenureHarness;
+
+  before(async () => {
+    await workflowBundle();
+    t = await startTenure({
+      bamboo: true,
+      policy: (p) => {
+        const withIt = withSync(p);
+        return { ...withIt, sync: { ...withIt.sync!, mode: 'incremental' } };
+      },
+    });
+  });
+  after(async () => {
+    await t?.stop();
+  });
+
+  it("a first full run, then BambooHR's changed list, and a full run again on --full", async () => {
+    const bamboo = t.bamboo!;
+    const a = bamboo.addEmployee(person());
+    const b = bamboo.addEmployee(person());
+    const gone = bamboo.addEmployee(person());
+    const first = (await runSyncNow(t.client, t.taskQueue)) as SyncSummary;
+    assert.equal(first.mode, 'full', 'no earlier run: the whole roster');
+    assert.equal(first.outcomes.accepted, 3, JSON.stringify(first.outcomes));
+
+    bamboo.updateEmployee(b, { jobTitle: 'Principal Engineer', lastChanged: later() });
+    bamboo.removeEmployee(gone);
+    const before = bamboo.requests.length;
+    const second = (await runSyncNow(t.client, t.taskQueue)) as SyncSummary;
+    assert.equal(second.mode, 'incremental');
+    assert.equal(second.changedSince, first.startedAt);
+    assert.equal(second.lastFullAt, first.startedAt);
+    assert.deepEqual(
+      second.planned.map((p) => [p.hrId, p.kind, p.fields]),
+      [[b, 'change', ['title']]],
+    );
+    assert.equal(second.read, 1, 'only the changed employee was read');
+    assert.deepEqual(second.vanished, [], 'an incremental read cannot tell who vanished');
+    const asked = bamboo.requests.slice(before).map((r) => `${r.method} ${r.path}`);
+    assert.ok(
+      asked.some((r) => r.startsWith('GET') && r.includes('/employees/changed')),
+      asked.join(', '),
+    );
+    assert.ok(!asked.some((r) => r.includes('/reports/custom')), asked.join(', '));
+    assert.equal((await status(t, b)).record?.title, 'Principal Engineer');
+
+    const full = (await runSyncNow(t.client, t.taskQueue, { full: true })) as SyncSummary;
+    assert.equal(full.mode, 'full');
+    assert.deepEqual(full.vanished, [{ hrId: gone, lastStatus: 'active' }]);
+    assert.equal(full.unchanged, 2);
+    assert.equal((await status(t, a)).record?.status, 'active');
+  });
+});

@@ -4,7 +4,7 @@
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { SyncActivities } from '../../sync/activities';
-import type { SyncSummary } from './types';
+import type { SyncSummary, SyncWorkflowInput } from './types';
 
 const { runRosterSync } = proxyActivities<SyncActivities>({
   startToCloseTimeout: '30 minutes',
@@ -12,6 +12,6 @@ const { runRosterSync } = proxyActivities<SyncActivities>({
   retry: { maximumAttempts: 5, initialInterval: '10 seconds' },
 });
 
-export async function syncWorkflow(): Promise<SyncSummary> {
-  return runRosterSync({ runId: workflowInfo().workflowId });
+export async function syncWorkflow(input: SyncWorkflowInput = {}): Promise<SyncSummary> {
+  return runRosterSync({ runId: workflowInfo().workflowId, ...(input.full === true ? { full: true } : {}) });
 }

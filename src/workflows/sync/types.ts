@@ -4,11 +4,23 @@ import type { HrEventKind } from '../../domain/employee';
 export interface SyncRunInput {
   /** Stable per run (the workflow id): the guard's batch id and the evidence keys. */
   runId: string;
+  /** Read the whole roster even in incremental mode (`tenure sync run --full`). */
+  full?: boolean;
+}
+
+/** How a sync run is asked for (`tenure sync run [--full]`; the schedule passes nothing). */
+export interface SyncWorkflowInput {
+  full?: boolean;
 }
 
 export interface SyncSummary {
   runId: string;
   source: string;
+  /** `incremental`: only who changed since `changedSince` was read (no vanished check). */
+  mode: 'full' | 'incremental';
+  changedSince?: string;
+  /** When the newest full read of the roster started (this run's start when it is full). */
+  lastFullAt: string;
   startedAt: string;
   finishedAt: string;
   /** People read from the roster (valid rows). */
