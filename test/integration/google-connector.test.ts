@@ -361,7 +361,12 @@ describe('google connector: the Admin SDK on the wire', function () {
   describe('users', () => {
     it('creates suspended, with a random password, the HR id as an organization external id, in the mapped OU', async () => {
       const s = await setup();
-      const spec = person();
+      const boss = s.standin.seedUser({
+        primaryEmail: `boss.${randomUUID().slice(0, 6)}@${DOMAIN}`,
+        givenName: 'B',
+        familyName: 'C',
+      });
+      const spec = { ...person(), managerId: boss.id };
       const r = await s.c.ensureAccount(spec);
       assert.equal(r.outcome, 'created');
       assert.equal(r.account.active, false);
@@ -375,6 +380,7 @@ describe('google connector: the Admin SDK on the wire', function () {
       assert.equal(body.hashFunction, undefined);
       assert.ok((body.password as { length: number }).length >= 24);
       assert.deepEqual(body.organizations, [{ primary: true, title: 'Engineer', department: 'Engineering' }]);
+      assert.deepEqual(body.relations, [{ type: 'manager', value: boss.primaryEmail }], 'the manager, by address');
       // Lookups before the create: by external id, then by address, as documented search clauses.
       const queries = s.standin
         .requests()
@@ -394,11 +400,17 @@ describe('google connector: the Admin SDK on the wire', function () {
       const s = await setup();
       const spec = person();
       const { account } = await s.c.ensureAccount(spec);
+      const boss = s.standin.seedUser({
+        primaryEmail: `lead.${randomUUID().slice(0, 6)}@${DOMAIN}`,
+        givenName: 'L',
+        familyName: 'D',
+      });
       const moved = await s.c.ensureAccount({
         ...spec,
         department: 'Sales',
         title: 'Account executive',
         location: 'Porto',
+        managerId: boss.id,
       });
       assert.equal(moved.outcome, 'updated');
       assert.equal(moved.account.id, account.id);
@@ -408,10 +420,9 @@ describe('google connector: the Admin SDK on the wire', function () {
         stored?.organizations?.map((o) => [o.title, o.department, o.primary]),
         [['Account executive', 'Sales', true]],
       );
-      assert.equal(
-        (await s.c.ensureAccount({ ...spec, department: 'Sales', title: 'Account executive' })).outcome,
-        'adopted',
-      );
+      assert.deepEqual(stored?.relations, [{ type: 'manager', value: boss.primaryEmail }]);
+      const again = { ...spec, department: 'Sales', title: 'Account executive', managerId: boss.id };
+      assert.equal((await s.c.ensureAccount(again)).outcome, 'adopted');
     });
 
     it('an address held by someone with a different HR id is a conflict, never a takeover', async () => {

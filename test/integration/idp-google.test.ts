@@ -149,6 +149,7 @@ describe('identity provider on Google Workspace: joiner, mover, leave and leaver
     assert.deepEqual(u.externalIds, [{ type: 'organization', value: record.hrId }]);
     assert.equal(u.orgUnitPath, '/Engineering/Lisbon', 'OU from department and location');
     assert.equal(u.suspended, false, 'unsuspended at the hire instant');
+    assert.deepEqual(u.relations, [{ type: 'manager', value: managerEmail }], 'the manager, by address');
     assert.deepEqual([u.name.givenName, u.name.familyName], ['Ana', 'Lima']);
     assert.deepEqual(
       u.organizations?.map((o) => [o.title, o.department]),

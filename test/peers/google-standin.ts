@@ -68,6 +68,7 @@ export interface StandinUser {
   aliases?: string[];
   externalIds?: { value: string; type: string; customType?: string }[];
   organizations?: Record<string, unknown>[];
+  relations?: { value: string; type: string; customType?: string }[];
   emails: { address: string; primary?: boolean }[];
 }
 
@@ -185,6 +186,27 @@ const USER_WRITABLE = new Set([
   'posixAccounts',
   'sshPublicKeys',
   'customSchemas',
+]);
+/** `relations[].type` values the User resource documents. */
+const RELATION_TYPES = new Set([
+  'admin_assistant',
+  'assistant',
+  'brother',
+  'child',
+  'custom',
+  'domestic_partner',
+  'dotted_line_manager',
+  'exec_assistant',
+  'father',
+  'friend',
+  'manager',
+  'mother',
+  'parent',
+  'partner',
+  'referred_by',
+  'relative',
+  'sister',
+  'spouse',
 ]);
 const EXTERNAL_ID_TYPES = new Set(['account', 'custom', 'customer', 'login_id', 'network', 'organization']);
 const ORGANIZATION_FIELDS = new Set([
@@ -403,6 +425,21 @@ export async function startGoogleStandin(options: GoogleStandinOptions): Promise
       });
       if (orgs.length > 0) target.organizations = orgs;
       else delete target.organizations;
+    }
+    if (body.relations !== undefined) {
+      if (!Array.isArray(body.relations)) throw bad('Invalid Input: relations');
+      const relations = body.relations.map((r: unknown) => {
+        if (!isObject(r) || typeof r.value !== 'string' || typeof r.type !== 'string' || !RELATION_TYPES.has(r.type))
+          throw bad('Invalid Input: relations');
+        if (r.type === 'custom' && typeof r.customType !== 'string') throw bad('Invalid Input: relations');
+        return {
+          value: r.value,
+          type: r.type,
+          ...(typeof r.customType === 'string' ? { customType: r.customType } : {}),
+        };
+      });
+      if (relations.length > 0) target.relations = relations;
+      else delete target.relations;
     }
     if (body.includeInGlobalAddressList !== undefined)
       target.includeInGlobalAddressList = Boolean(body.includeInGlobalAddressList);

@@ -59,6 +59,10 @@ const userSchema = z.looseObject({
   aliases: z.array(z.string()).optional().nullable(),
   externalIds: z.array(externalIdSchema).optional().nullable(),
   organizations: z.array(organizationSchema).optional().nullable(),
+  relations: z
+    .array(z.looseObject({ value: z.string(), type: z.string().optional().nullable() }))
+    .optional()
+    .nullable(),
 });
 
 const usersPageSchema = z.looseObject({
@@ -176,8 +180,9 @@ export class GoogleConnector implements IdentityConnector, GroupCapable, DataTra
   }
 
   async ensureAccount(spec: AccountSpec): Promise<EnsureAccountOutcome> {
+    const manager = await this.managerAddress(spec);
     const found = await this.lookup(spec.hrId, spec.userName);
-    if (found.kind === 'found') return this.adopt(found.user, spec);
+    if (found.kind === 'found') return this.adopt(found.user, spec, manager);
     if (found.kind === 'clash') throw this.clash(found.user);
     let created: GoogleResponse;
     try {
@@ -185,13 +190,13 @@ export class GoogleConnector implements IdentityConnector, GroupCapable, DataTra
         method: 'POST',
         path: `${DIRECTORY}/users`,
         label: '/users',
-        body: this.newUser(spec),
+        body: this.newUser(spec, manager),
       });
     } catch (err) {
       if (!(err instanceof ConnectorError) || err.type !== 'conflict') throw err;
       // Created meanwhile (a lost answer, a concurrent run, an admin): adopt it.
       const again = await this.lookup(spec.hrId, spec.userName);
-      if (again.kind === 'found') return this.adopt(again.user, spec);
+      if (again.kind === 'found') return this.adopt(again.user, spec, manager);
       if (again.kind === 'clash') throw this.clash(again.user);
       throw new ConnectorError(
         'conflict',
@@ -512,7 +517,16 @@ export class GoogleConnector implements IdentityConnector, GroupCapable, DataTra
     return orgUnitFor(this.options, { department: spec.department, location: spec.location });
   }
 
-  private newUser(spec: AccountSpec): Record<string, unknown> {
+  /**
+   * The manager's address, for `relations: [{ type: "manager", value: <address> }]` (Google relates people by
+   * address). `undefined` when the spec names no manager or the manager's user is gone.
+   */
+  private async managerAddress(spec: AccountSpec): Promise<string | undefined> {
+    if (spec.managerId === undefined) return undefined;
+    return (await this.getUser(spec.managerId))?.primaryEmail;
+  }
+
+  private newUser(spec: AccountSpec, manager: string | undefined): Record<string, unknown> {
     const body: Record<string, unknown> = {
       primaryEmail: spec.userName,
       name: { givenName: spec.givenName, familyName: spec.familyName },
@@ -522,6 +536,7 @@ export class GoogleConnector implements IdentityConnector, GroupCapable, DataTra
       externalIds: [this.ourExternalId(spec.hrId)],
       orgUnitPath: this.orgUnit(spec),
     };
+    if (manager !== undefined) body.relations = [{ type: 'manager', value: manager }];
     if (spec.title !== undefined || spec.department !== undefined) {
       body.organizations = [
         {
@@ -535,7 +550,7 @@ export class GoogleConnector implements IdentityConnector, GroupCapable, DataTra
   }
 
   /** The PATCH body that brings `user` to `spec`; attributes the spec leaves unset are left alone. */
-  private diff(user: GoogleUser, spec: AccountSpec): Record<string, unknown> {
+  private diff(user: GoogleUser, spec: AccountSpec, manager: string | undefined): Record<string, unknown> {
     const patch: Record<string, unknown> = {};
     if (this.hrIdOf(user) !== spec.hrId) {
       patch.externalIds = [...(user.externalIds ?? []).filter((e) => !this.isOurs(e)), this.ourExternalId(spec.hrId)];
@@ -562,11 +577,15 @@ export class GoogleConnector implements IdentityConnector, GroupCapable, DataTra
         },
       ];
     }
+    const relations = user.relations ?? [];
+    if (manager !== undefined && !sameCaseless(relations.find((r) => r.type === 'manager')?.value, manager)) {
+      patch.relations = [...relations.filter((r) => r.type !== 'manager'), { type: 'manager', value: manager }];
+    }
     return patch;
   }
 
-  private async adopt(user: GoogleUser, spec: AccountSpec): Promise<EnsureAccountOutcome> {
-    const patch = this.diff(user, spec);
+  private async adopt(user: GoogleUser, spec: AccountSpec, manager: string | undefined): Promise<EnsureAccountOutcome> {
+    const patch = this.diff(user, spec, manager);
     if (Object.keys(patch).length === 0) return { account: this.toAccount(user), outcome: 'adopted' };
     const updated = await this.patchUser(user.id, patch);
     return { account: this.toAccount(updated), outcome: 'updated' };
