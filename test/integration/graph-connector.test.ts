@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { createHash, randomUUID, X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { AccountSpec } from '../../src/activities/identity';
 import { identityProviderDirectory } from '../../src/activities/directory';
 import { ConnectorError } from '../../src/activities/identity';
 import { createGraphConnector, GraphConnector, mailNickname, strongPassword } from '../../src/activities/graph/client';
-import { GraphTokenSource } from '../../src/activities/graph/token';
+import { GraphTokenSource, thumbprintHeader } from '../../src/activities/graph/token';
 import { graphRequest } from '../../src/activities/graph/transport';
 import { graphConnectorSchema, graphSecretVariables } from '../../src/domain/connectors/graph';
 import type { GraphStandin } from '../peers/graph-standin';
@@ -32,7 +37,7 @@ describe('Microsoft Graph connector: wire format, errors and idempotency', funct
       systemId: 'entra',
       tenantId: g.tenantId,
       clientId: g.clientId,
-      clientSecret: g.clientSecret,
+      credential: { kind: 'secret', secret: g.clientSecret },
       authorityUrl: g.url,
       graphUrl: g.url,
       timeoutMs: 2_000,
@@ -290,7 +295,7 @@ describe('Microsoft Graph connector: wire format, errors and idempotency', funct
           authorityUrl: short.url,
           tenantId: short.tenantId,
           clientId: short.clientId,
-          clientSecret: short.clientSecret,
+          credential: { kind: 'secret', secret: short.clientSecret },
           scope: 'https://graph.microsoft.com/.default',
           timeoutMs: 2_000,
         });
@@ -311,7 +316,9 @@ describe('Microsoft Graph connector: wire format, errors and idempotency', funct
 
     it("a wrong secret is unauthorized, with the OAuth code and never the secret or Microsoft's text", async () => {
       const secret = `wrong-${randomUUID()}`;
-      const err = await rejection(connector({ clientSecret: secret }).findByUserName('x@acme.example'));
+      const err = await rejection(
+        connector({ credential: { kind: 'secret', secret } }).findByUserName('x@acme.example'),
+      );
       assert.equal(err.type, 'unauthorized');
       assert.equal(err.details.vendorCode, 'invalid_client/AADSTS7000215');
       assert.ok(!err.message.includes(secret));
@@ -397,7 +404,7 @@ describe('Microsoft Graph connector: wire format, errors and idempotency', funct
         authorityUrl: g.url,
         tenantId: g.tenantId,
         clientId: g.clientId,
-        clientSecret: g.clientSecret,
+        credential: { kind: 'secret', secret: g.clientSecret },
         scope: 'https://graph.microsoft.com/.default',
         timeoutMs: 2_000,
       });
@@ -429,7 +436,7 @@ describe('Microsoft Graph connector: wire format, errors and idempotency', funct
           systemId: 'entra',
           tenantId: lagging.tenantId,
           clientId: lagging.clientId,
-          clientSecret: lagging.clientSecret,
+          credential: { kind: 'secret', secret: lagging.clientSecret },
           authorityUrl: lagging.url,
           graphUrl: lagging.url,
           timeoutMs: 2_000,
@@ -560,7 +567,7 @@ describe('Microsoft Graph connector: wire format, errors and idempotency', funct
         authorityUrl: g.url,
         tenantId: g.tenantId,
         clientId: g.clientId,
-        clientSecret: g.clientSecret,
+        credential: { kind: 'secret', secret: g.clientSecret },
         scope: 'https://graph.microsoft.com/.default',
         timeoutMs: 2_000,
       });
@@ -733,6 +740,127 @@ describe('Microsoft Graph connector: wire format, errors and idempotency', funct
         assert.equal(p.length, 24);
         assert.ok(/[A-Z]/.test(p) && /[a-z]/.test(p) && /[0-9]/.test(p) && /[^A-Za-z0-9]/.test(p));
       }
+    });
+  });
+
+  describe('certificate credentials', () => {
+    let dir = '';
+    let cert = '';
+    let key = '';
+    let otherCert = '';
+    let otherKey = '';
+
+    /** A self-signed RSA certificate and its key, made with openssl for the occasion. */
+    async function makeCertificate(name: string): Promise<{ cert: string; key: string }> {
+      await promisify(execFile)('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, `${name}.key`),
+        '-out',
+        join(dir, `${name}.crt`),
+        '-days',
+        '2',
+        '-subj',
+        `/CN=tenure-${name}`,
+      ]);
+      return {
+        cert: await readFile(join(dir, `${name}.crt`), 'utf8'),
+        key: await readFile(join(dir, `${name}.key`), 'utf8'),
+      };
+    }
+
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'graph-cert-'));
+      ({ cert, key } = await makeCertificate('app'));
+      ({ cert: otherCert, key: otherKey } = await makeCertificate('other'));
+    });
+    after(async () => {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    it("the thumbprint header is the thumbprint's bytes in base64url (Microsoft's documented example)", () => {
+      assert.equal(thumbprintHeader('84E05C1D98BCE3A5421D225B140B36E86A3D5534'), 'hOBcHZi846VCHSJbFAs26Go9VTQ');
+    });
+
+    it('a client assertion signed with the registered certificate gets a token; its header and claims are as documented', async () => {
+      const s = await startGraphStandin({ certificatePem: cert });
+      try {
+        const config = graphConnectorSchema.parse({
+          type: 'graph',
+          tenantId: s.tenantId,
+          clientId: s.clientId,
+          certificate: { certificateEnv: 'ENTRA_CERT', privateKeyEnv: 'ENTRA_KEY' },
+          authorityUrl: s.url,
+          graphUrl: s.url,
+        });
+        assert.deepEqual(graphSecretVariables(config), ['ENTRA_CERT', 'ENTRA_KEY']);
+        const c = createGraphConnector('entra', config, { ENTRA_CERT: cert, ENTRA_KEY: key });
+        const { account } = await c.ensureAccount(person());
+        assert.ok(s.user(account.id), 'Graph took the token');
+        const [assertion] = s.assertions();
+        assert.equal(assertion?.accepted, true);
+        assert.deepEqual(assertion?.header, {
+          alg: 'PS256',
+          typ: 'JWT',
+          'x5t#S256': createHash('sha256').update(new X509Certificate(cert).raw).digest('base64url'),
+        });
+        const claims = assertion?.claims ?? {};
+        assert.equal(claims.aud, `${s.url}/${s.tenantId}/oauth2/v2.0/token`);
+        assert.equal(claims.iss, s.clientId);
+        assert.equal(claims.sub, s.clientId);
+        assert.equal(typeof claims.jti, 'string');
+        assert.equal(Number(claims.exp) - Number(claims.nbf), 600);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('a certificate the app registration does not have is unauthorized (AADSTS700027)', async () => {
+      const s = await startGraphStandin({ certificatePem: cert });
+      try {
+        const c = new GraphConnector({
+          systemId: 'entra',
+          tenantId: s.tenantId,
+          clientId: s.clientId,
+          credential: { kind: 'certificate', certificatePem: otherCert, privateKeyPem: otherKey },
+          authorityUrl: s.url,
+          graphUrl: s.url,
+        });
+        const err = await rejection(c.findByUserName('x@acme.example'));
+        assert.equal(err.type, 'unauthorized');
+        assert.equal(err.details.vendorCode, 'invalid_client/AADSTS700027');
+        assert.equal(s.assertions()[0]?.accepted, false);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it("a key that is not the certificate's fails when the connector is built, naming no content", () => {
+      const config = graphConnectorSchema.parse({
+        type: 'graph',
+        tenantId: 'acme.onmicrosoft.com',
+        clientId: randomUUID(),
+        certificate: { certificateEnv: 'ENTRA_CERT', privateKeyEnv: 'ENTRA_KEY' },
+      });
+      assert.throws(
+        () => createGraphConnector('entra', config, { ENTRA_CERT: cert, ENTRA_KEY: otherKey }),
+        (err: Error) => /not the RSA key of the certificate/.test(err.message) && !err.message.includes('BEGIN'),
+      );
+      assert.throws(() => createGraphConnector('entra', config, { ENTRA_CERT: cert }), /ENTRA_KEY is not set/);
+      assert.throws(
+        () =>
+          graphConnectorSchema.parse({
+            ...config,
+            clientSecretEnv: 'ENTRA_SECRET',
+          }),
+        /exactly one credential/,
+      );
+      const { certificate: _none, ...neither } = config;
+      assert.throws(() => graphConnectorSchema.parse(neither), /exactly one credential/);
     });
   });
 });

@@ -18,7 +18,7 @@
  * Graph's body; `faults.delayResponse(n, ms)` does the work and answers late (a timeout after the write).
  * Lives with the tests (test/peers), never in src/.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { constants, createHash, randomBytes, randomUUID, verify, X509Certificate } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -46,6 +46,18 @@ export interface GraphStandinOptions {
    * after its creation (reads by id or UPN see it at once). Graph is eventually consistent. @default 0
    */
   replicationLagMs?: number;
+  /**
+   * A certificate (PEM) uploaded to the app registration: the token endpoint then also takes a client assertion
+   * signed with its key (`client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`).
+   */
+  certificatePem?: string;
+}
+
+/** A client assertion the token endpoint received, decoded (header and claims; the signature was checked). */
+export interface ReceivedAssertion {
+  header: Record<string, unknown>;
+  claims: Record<string, unknown>;
+  accepted: boolean;
 }
 
 /** A user as the stand-in stores it (Graph property names). */
@@ -113,6 +125,8 @@ export interface GraphStandin {
   activeSessions(userId: string): number;
   /** Token requests answered 200. */
   tokensIssued(): number;
+  /** Client assertions received, in order. */
+  assertions(): ReceivedAssertion[];
   /** Every issued token stops working (as if revoked or expired early). */
   revokeTokens(): void;
   requests(): GraphRequestLogEntry[];
@@ -259,6 +273,74 @@ export async function startGraphStandin(opts: GraphStandinOptions = {}): Promise
   const faultQueue: (ErrorFault | DelayFault | DropFault)[] = [];
   let staleRevocations = false;
   let url = '';
+  const assertions: ReceivedAssertion[] = [];
+  const cert = opts.certificatePem ? new X509Certificate(opts.certificatePem) : undefined;
+  const thumbprints = cert
+    ? {
+        sha256: createHash('sha256').update(cert.raw).digest('base64url'),
+        sha1: createHash('sha1').update(cert.raw).digest('base64url'),
+      }
+    : undefined;
+
+  /** Checks a client assertion as Entra does; returns the AADSTS error, or undefined when it is good. */
+  function checkAssertion(jwt: string, audience: string): { code: number; description: string } | undefined {
+    const parts = jwt.split('.');
+    const decode = (p: string | undefined): Record<string, unknown> | undefined => {
+      try {
+        const v: unknown = JSON.parse(Buffer.from(p ?? '', 'base64url').toString('utf8'));
+        return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const header = decode(parts[0]);
+    const claims = decode(parts[1]);
+    if (parts.length !== 3 || !header || !claims)
+      return { code: 50027, description: 'JWT token is invalid or malformed.' };
+    const record: ReceivedAssertion = { header, claims, accepted: false };
+    assertions.push(record);
+    const keyFound =
+      thumbprints !== undefined &&
+      ((header.alg === 'PS256' && header['x5t#S256'] === thumbprints.sha256) ||
+        (header.alg === 'RS256' && (header.x5t === thumbprints.sha1 || header['x5t#S256'] === thumbprints.sha256)));
+    if (!keyFound || !cert) {
+      return {
+        code: 700027,
+        description:
+          'The certificate with identifier used to sign the client assertion is not registered on application.',
+      };
+    }
+    const data = Buffer.from(`${parts[0]}.${parts[1]}`);
+    const signature = Buffer.from(parts[2] ?? '', 'base64url');
+    const good =
+      header.alg === 'PS256'
+        ? verify(
+            'sha256',
+            data,
+            { key: cert.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+            signature,
+          )
+        : verify('sha256', data, cert.publicKey, signature);
+    if (!good) return { code: 700027, description: 'Client assertion failed signature validation.' };
+    if (
+      claims.aud !== audience ||
+      claims.iss !== clientId ||
+      claims.sub !== clientId ||
+      typeof claims.jti !== 'string'
+    ) {
+      return { code: 700027, description: 'Client assertion contains an invalid claim.' };
+    }
+    const now = Date.now() / 1000;
+    if (
+      typeof claims.exp !== 'number' ||
+      claims.exp < now ||
+      (typeof claims.nbf === 'number' && claims.nbf > now + 300)
+    ) {
+      return { code: 700024, description: 'Client assertion is not within its valid time range.' };
+    }
+    record.accepted = true;
+    return undefined;
+  }
 
   const matches = (f: GraphFaultMatch, method: string, path: string) =>
     (f.method === undefined || f.method === method) &&
@@ -539,7 +621,14 @@ export async function startGraphStandin(opts: GraphStandinOptions = {}): Promise
     if (form.get('client_id') !== clientId) {
       return oauthError(400, 'unauthorized_client', 700016, 'Application was not found in the directory.');
     }
-    if (form.get('client_secret') !== clientSecret) {
+    const assertionType = form.get('client_assertion_type');
+    if (assertionType !== null || form.get('client_assertion') !== null) {
+      if (assertionType !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
+        return oauthError(400, 'invalid_request', 50027, 'Invalid client_assertion_type.');
+      }
+      const refused = checkAssertion(form.get('client_assertion') ?? '', `${url}/${tenantId}/oauth2/v2.0/token`);
+      if (refused) return oauthError(401, 'invalid_client', refused.code, refused.description);
+    } else if (form.get('client_secret') !== clientSecret) {
       return oauthError(401, 'invalid_client', 7000215, 'Invalid client secret provided.');
     }
     if (form.get('scope') !== 'https://graph.microsoft.com/.default') {
@@ -941,6 +1030,7 @@ export async function startGraphStandin(opts: GraphStandinOptions = {}): Promise
       return (sessions.get(userId) ?? []).filter((at) => at >= from).length;
     },
     tokensIssued: () => issued,
+    assertions: () => [...assertions],
     revokeTokens: () => tokens.clear(),
     requests: () => [...log],
     faults: {

@@ -28,14 +28,15 @@ import {
   type LicenceOutcome,
   type SessionRevocation,
 } from '../identity';
-import { GraphTokenSource } from './token';
+import { GraphTokenSource, type GraphCredential } from './token';
 import { graphRequest, type GraphRequest, type GraphResponse, type GraphTransportConfig } from './transport';
 
 export interface GraphConnectorOptions {
   systemId: string;
   tenantId: string;
   clientId: string;
-  clientSecret: string;
+  /** The client secret, or the certificate and its key (PEM). */
+  credential: GraphCredential;
   /** @default "https://login.microsoftonline.com" */
   authorityUrl?: string;
   /** @default "https://graph.microsoft.com" */
@@ -159,7 +160,7 @@ export class GraphConnector implements IdentityConnector, GroupCapable, LicenceC
         authorityUrl: options.authorityUrl ?? GRAPH_AUTHORITY_URL,
         tenantId: options.tenantId,
         clientId: options.clientId,
-        clientSecret: options.clientSecret,
+        credential: options.credential,
         scope: options.scope ?? GRAPH_DEFAULT_SCOPE,
         timeoutMs,
       }),
@@ -667,17 +668,27 @@ export function createGraphConnector(
   config: GraphConnectorConfig,
   env: NodeJS.ProcessEnv,
 ): GraphConnector {
-  const clientSecret = env[config.clientSecretEnv];
-  if (!clientSecret) {
-    throw new Error(
-      `system "${systemId}" (its Graph client secret): environment variable ${config.clientSecretEnv} is not set`,
-    );
+  const read = (name: string, what: string): string => {
+    const value = env[name];
+    if (!value) throw new Error(`system "${systemId}" (its Graph ${what}): environment variable ${name} is not set`);
+    return value;
+  };
+  let credential: GraphCredential;
+  if (config.certificate) {
+    const { certificateEnv, privateKeyEnv } = config.certificate;
+    credential = {
+      kind: 'certificate',
+      certificatePem: read(certificateEnv, 'certificate'),
+      privateKeyPem: read(privateKeyEnv, 'private key'),
+    };
+  } else {
+    credential = { kind: 'secret', secret: read(config.clientSecretEnv ?? '', 'client secret') };
   }
   return new GraphConnector({
     systemId,
     tenantId: config.tenantId,
     clientId: config.clientId,
-    clientSecret,
+    credential,
     authorityUrl: config.authorityUrl,
     graphUrl: config.graphUrl,
     scope: config.scope,

@@ -1,7 +1,8 @@
 /**
  * Client-credentials tokens for Microsoft Graph (Microsoft identity platform, OAuth 2.0 client credentials grant):
- * `POST {authority}/{tenant}/oauth2/v2.0/token` with a form body `client_id`, `client_secret`,
- * `scope=https://graph.microsoft.com/.default`, `grant_type=client_credentials`; the answer is
+ * `POST {authority}/{tenant}/oauth2/v2.0/token` with a form body `client_id`, `client_secret` (or, with a
+ * certificate, `client_assertion_type` + a signed `client_assertion`), `scope=https://graph.microsoft.com/.default`,
+ * `grant_type=client_credentials`; the answer is
  * `{ token_type: "Bearer", expires_in, access_token }`. The token is cached until shortly before it expires.
  *
  * Failures leave as `ConnectorError`s with the OAuth `error` and the `AADSTS…` number as the vendor code, never the
@@ -9,9 +10,22 @@
  * 401 / `invalid_client` / `unauthorized_client` → `unauthorized`; other 400s → `invalid_request` (the tenant,
  * scope or grant in the policy is wrong); 429 → `rate_limited`; 408 / 5xx / network → `transient`.
  */
+import {
+  constants,
+  createHash,
+  createPrivateKey,
+  randomUUID,
+  sign,
+  X509Certificate,
+  type KeyObject,
+} from 'node:crypto';
 import { ConnectorError, type ConnectorErrorType } from '../identity';
 import { awaitRequestTurn } from '../rate-limit';
 import { parseRetryAfter } from '../scim/transport';
+
+/** How the app proves itself: its client secret, or a client assertion signed with its certificate's key. */
+export type GraphCredential =
+  { kind: 'secret'; secret: string } | { kind: 'certificate'; certificatePem: string; privateKeyPem: string };
 
 export interface GraphTokenConfig {
   systemId: string;
@@ -19,7 +33,7 @@ export interface GraphTokenConfig {
   authorityUrl: string;
   tenantId: string;
   clientId: string;
-  clientSecret: string;
+  credential: GraphCredential;
   /** e.g. `https://graph.microsoft.com/.default`. */
   scope: string;
   timeoutMs: number;
@@ -49,14 +63,78 @@ function oauthCode(body: unknown): string | undefined {
   return parts.length > 0 ? parts.join('/') : undefined;
 }
 
+/** A hex certificate thumbprint as a JWT `x5t` / `x5t#S256` header value: its bytes, base64url-encoded. */
+export function thumbprintHeader(hex: string): string {
+  return Buffer.from(hex.replace(/[^0-9a-f]/gi, ''), 'hex').toString('base64url');
+}
+
+/** A loaded certificate credential: the signing key and the header naming the certificate. */
+interface Signer {
+  key: KeyObject;
+  x5tS256: string;
+}
+
+/**
+ * Reads the PEM certificate and key once, and checks they belong together, so a wrong pair fails when the worker
+ * starts rather than at the first hire. Errors name no content.
+ */
+export function loadCertificateCredential(certificatePem: string, privateKeyPem: string): Signer {
+  let cert: X509Certificate;
+  let key: KeyObject;
+  try {
+    cert = new X509Certificate(certificatePem);
+  } catch {
+    throw new Error('the Graph certificate is not a PEM X.509 certificate');
+  }
+  try {
+    key = createPrivateKey(privateKeyPem);
+  } catch {
+    throw new Error('the Graph private key is not an unencrypted PEM private key');
+  }
+  if (key.asymmetricKeyType !== 'rsa' || !cert.checkPrivateKey(key)) {
+    throw new Error('the Graph private key is not the RSA key of the certificate');
+  }
+  return { key, x5tS256: thumbprintHeader(createHash('sha256').update(cert.raw).digest('hex')) };
+}
+
 export class GraphTokenSource {
   private cached: Cached | undefined;
   private pending: Promise<string> | undefined;
+  private readonly signer: Signer | undefined;
 
   constructor(
     private readonly config: GraphTokenConfig,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    const c = config.credential;
+    this.signer = c.kind === 'certificate' ? loadCertificateCredential(c.certificatePem, c.privateKeyPem) : undefined;
+  }
+
+  /**
+   * The client assertion Microsoft documents for certificate credentials: a JWT with header `alg: PS256`,
+   * `typ: JWT`, `x5t#S256` (the certificate's SHA-256 thumbprint), and claims `aud` (the token endpoint), `iss` and
+   * `sub` (the client id), `jti`, `nbf`, `iat`, `exp` (ten minutes), signed RSASSA-PSS with SHA-256.
+   */
+  private assertion(signer: Signer, tokenUrl: string): string {
+    const now = Math.floor(this.now() / 1000);
+    const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const header = part({ alg: 'PS256', typ: 'JWT', 'x5t#S256': signer.x5tS256 });
+    const claims = part({
+      aud: tokenUrl,
+      exp: now + 600,
+      iss: this.config.clientId,
+      jti: randomUUID(),
+      nbf: now,
+      sub: this.config.clientId,
+      iat: now,
+    });
+    const signature = sign('sha256', Buffer.from(`${header}.${claims}`), {
+      key: signer.key,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: 32,
+    });
+    return `${header}.${claims}.${signature.toString('base64url')}`;
+  }
 
   /** The cached token, or a new one when there is none or it is about to expire. */
   async token(): Promise<GraphToken> {
@@ -77,17 +155,20 @@ export class GraphTokenSource {
     const { systemId } = this.config;
     const path = `/${encodeURIComponent(this.config.tenantId)}/oauth2/v2.0/token`;
     const what = `${systemId}: POST {authority}/{tenant}/oauth2/v2.0/token`;
-    const form = new URLSearchParams({
-      client_id: this.config.clientId,
-      scope: this.config.scope,
-      client_secret: this.config.clientSecret,
-      grant_type: 'client_credentials',
-    });
+    const tokenUrl = this.config.authorityUrl.replace(/\/+$/, '') + path;
+    const form = new URLSearchParams({ client_id: this.config.clientId, scope: this.config.scope });
+    const credential = this.config.credential;
+    if (credential.kind === 'secret') form.set('client_secret', credential.secret);
+    else if (this.signer) {
+      form.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+      form.set('client_assertion', this.assertion(this.signer, tokenUrl));
+    }
+    form.set('grant_type', 'client_credentials');
     await awaitRequestTurn(systemId);
     let response: Response;
     let text: string;
     try {
-      response = await fetch(this.config.authorityUrl.replace(/\/+$/, '') + path, {
+      response = await fetch(tokenUrl, {
         method: 'POST',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
         body: form.toString(),

@@ -10,7 +10,7 @@ export const GRAPH_DEFAULT_SCOPE = 'https://graph.microsoft.com/.default';
 
 /**
  * Settings of the native Microsoft Graph connector (Entra ID users, Microsoft 365 licences; docs/connectors/graph.md).
- * The client secret is never here: `clientSecretEnv` names the environment variable that holds it.
+ * The credential is never here: `clientSecretEnv` (or `certificate`) names the environment variables that hold it.
  */
 export const graphConnectorSchema = z
   .object({
@@ -21,8 +21,21 @@ export const graphConnectorSchema = z
       .regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,99}$/, { message: 'must be the tenant id (GUID) or a tenant domain' }),
     /** The application (client) id of Tenure's app registration. */
     clientId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, { message: 'must be the application (client) id' }),
-    /** Environment variable holding the app registration's client secret. */
-    clientSecretEnv: envVarName,
+    /** Environment variable holding the app registration's client secret. One of this and `certificate`. */
+    clientSecretEnv: envVarName.optional(),
+    /**
+     * Certificate credentials instead of a secret (Microsoft's recommendation): a signed client assertion
+     * (`private_key_jwt`). Both are PEM texts read from the environment variables named here.
+     */
+    certificate: z
+      .object({
+        /** The certificate uploaded to the app registration (PEM); its SHA-256 thumbprint names the key. */
+        certificateEnv: envVarName,
+        /** Its RSA private key (PEM, PKCS#8 or PKCS#1, unencrypted). */
+        privateKeyEnv: envVarName,
+      })
+      .strict()
+      .optional(),
     /** Where tokens come from: `{authorityUrl}/{tenantId}/oauth2/v2.0/token`. @default "https://login.microsoftonline.com" */
     authorityUrl: z.url().default(GRAPH_AUTHORITY_URL),
     /** The Graph API origin (`/v1.0/...` is appended). @default "https://graph.microsoft.com" */
@@ -42,10 +55,15 @@ export const graphConnectorSchema = z
     /** `$top` asked for when listing users (Graph allows 1-999). @default 100 */
     pageSize: z.number().int().min(1).max(999).default(100),
   })
-  .strict();
+  .strict()
+  .refine((c) => (c.clientSecretEnv === undefined) !== (c.certificate === undefined), {
+    message: 'needs exactly one credential: clientSecretEnv or certificate',
+    path: ['clientSecretEnv'],
+  });
 export type GraphConnectorConfig = z.infer<typeof graphConnectorSchema>;
 
 /** The names of the environment variables this connector reads its secrets from. */
 export function graphSecretVariables(config: GraphConnectorConfig): string[] {
-  return [config.clientSecretEnv];
+  if (config.certificate) return [config.certificate.certificateEnv, config.certificate.privateKeyEnv];
+  return config.clientSecretEnv ? [config.clientSecretEnv] : [];
 }
