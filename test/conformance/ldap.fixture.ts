@@ -111,7 +111,7 @@ export function ldapFault(proxy: LdapFaultProxy, kind: ConformanceFault): void {
       kind: 'answer',
       op: 'add',
       resultCode: 51,
-      diagnostic: '000020D8: SvcErr: DSID-0, problem 5001 (BUSY)',
+      diagnostic: 'server busy',
     });
   else proxy.next({ kind: 'answer', op: 'add', resultCode: 52, diagnostic: '' });
 }

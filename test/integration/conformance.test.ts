@@ -4,7 +4,7 @@ import type { Account, AccountSpec, IdentityConnector } from '../../src/activiti
 import { ConnectorError, isGroupCapable, isLicenceCapable } from '../../src/activities/identity';
 import { googleTarget } from '../conformance/google.fixture';
 import { graphTarget } from '../conformance/graph.fixture';
-import { ldapTarget } from '../conformance/ldap.fixture';
+import { ldapInetOrgPersonTarget, ldapTarget } from '../conformance/ldap.fixture';
 import { oktaTarget } from '../conformance/okta.fixture';
 import { manualTarget, scimTarget } from '../conformance/scim.fixture';
 import type { ConformanceFactory, ConformanceFault, ConformanceTarget } from '../conformance/types';
@@ -17,6 +17,7 @@ const TARGETS: [string, ConformanceFactory | undefined][] = [
   ['scim', scimTarget],
   ['manual', manualTarget],
   ['ldap', ldapTarget],
+  ['ldap-inetorgperson', ldapInetOrgPersonTarget],
   ['graph', graphTarget],
   ['google', googleTarget],
   ['okta', oktaTarget],
