@@ -12,6 +12,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { EvidenceRecord } from '../../src/activities/audit';
 import { toActivityFailure } from '../../src/activities/errors';
 import { bambooRequest } from '../../src/activities/hris/bamboohr/transport';
+import { hibobRequest } from '../../src/activities/hris/hibob/transport';
+import { workdayGet } from '../../src/activities/hris/workday/transport';
+import type { GoogleTokenSource } from '../../src/activities/google/token';
+import { googleRequest } from '../../src/activities/google/transport';
+import type { GraphTokenSource } from '../../src/activities/graph/token';
+import { graphRequest } from '../../src/activities/graph/transport';
+import { oktaRequest } from '../../src/activities/okta/transport';
 import { ConnectorError } from '../../src/activities/identity';
 import { requestText } from '../../src/activities/http';
 import { ScimConnector } from '../../src/activities/scim/client';
@@ -153,6 +160,82 @@ describe('hardening: connector errors are redacted before they are logged or rec
           bambooRequest({ baseUrl: `${base}/status/${status}`, apiKey: 'k' }, { method: 'GET', path: '/employees/1/' }),
         );
         assertClean(err, `BambooHR ${status}`);
+      }
+    });
+
+    it('native connectors and HR sources (Graph, Google, Okta, HiBob, Workday): every status, vendor text naming the person', async () => {
+      const graphTokens = { token: () => Promise.resolve({ value: 't', fresh: true }), invalidate: () => undefined };
+      const googleTokens = { hasCachedToken: false, token: () => Promise.resolve('t'), invalidate: () => undefined };
+      const oktaAuth = {
+        authorization: () => Promise.resolve({ header: 'SSWS t', fresh: true }),
+        invalidate: () => {},
+      };
+      for (const status of statuses) {
+        const at = `${base}/status/${status}`;
+        const errors: [string, ConnectorError][] = [
+          [
+            'Graph',
+            await rejection(
+              graphRequest(
+                {
+                  systemId: 'entra',
+                  graphUrl: at,
+                  timeoutMs: 2000,
+                  tokens: graphTokens as unknown as GraphTokenSource,
+                },
+                { method: 'GET', path: '/v1.0/users', query: { $filter: `mail eq '${PERSON.email}'` } },
+              ),
+            ),
+          ],
+          [
+            'Google',
+            await rejection(
+              googleRequest(
+                {
+                  systemId: 'google',
+                  baseUrl: at,
+                  timeoutMs: 2000,
+                  tokens: googleTokens as unknown as GoogleTokenSource,
+                },
+                {
+                  method: 'GET',
+                  path: `/admin/directory/v1/users/${encodeURIComponent(PERSON.email)}`,
+                  label: '/users/{userKey}',
+                },
+              ),
+            ),
+          ],
+          [
+            'Okta',
+            await rejection(
+              oktaRequest(
+                { systemId: 'okta', orgUrl: at, timeoutMs: 2000, auth: oktaAuth },
+                { method: 'GET', path: '/api/v1/users', route: '/api/v1/users', query: { search: PERSON.email } },
+              ),
+            ),
+          ],
+          [
+            'HiBob',
+            await rejection(
+              hibobRequest(
+                { baseUrl: at, serviceUserId: 'SERVICE-1', token: 'secret-token', timeoutMs: 2000 },
+                { method: 'POST', path: '/people/search', body: { filters: [PERSON.email] } },
+              ),
+            ),
+          ],
+          [
+            'Workday',
+            await rejection(
+              workdayGet({ username: 'ISU_Tenure', password: 'secret-password', timeoutMs: 2000 }, `${at}/report`, {
+                Employee: PERSON.email,
+              }),
+            ),
+          ],
+        ];
+        for (const [what, err] of errors) {
+          assertClean(err, `${what} ${status}`);
+          assert.ok(!/secret-(token|password)/.test(`${err.message} ${JSON.stringify(err.details)}`), what);
+        }
       }
     });
 
