@@ -24,6 +24,23 @@ export interface HttpTextResponse {
   header(name: string): string | undefined;
 }
 
+/** A response body as JSON: empty is `undefined`; `ok: false` when it is not JSON (never the text itself). */
+export function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  if (text.trim() === '') return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** Query options as request parameters: `undefined` left out, numbers and booleans as text. */
+export function queryParams(query: Record<string, string | number | boolean | undefined> = {}): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params[key] = String(value);
+  return params;
+}
+
 /** `what` names the call in error messages, e.g. "okta: GET /Users". */
 export async function requestText(systemId: string, what: string, r: HttpTextRequest): Promise<HttpTextResponse> {
   // A rate-limited system's pace (src/activities/rate-limit.ts); immediate for every other system.

@@ -17,7 +17,7 @@
  * e-mail addresses), the status and Google's `reason` (also in `details.vendorCode`); never `error.message` (it can
  * quote the person), the token, a request body or the query.
  */
-import { requestText } from '../http';
+import { parseJson, queryParams, requestText } from '../http';
 import { ConnectorError, type ConnectorErrorType } from '../identity';
 import { parseRetryAfter } from '../scim/transport';
 import type { GoogleTokenSource } from './token';
@@ -76,25 +76,13 @@ function classify(status: number, reason: string | undefined, cachedToken: boole
   return 'invalid_request';
 }
 
-function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
-  if (text.trim() === '') return { ok: true, value: undefined };
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch {
-    return { ok: false };
-  }
-}
-
 /** Send one Admin SDK request. Resolves with 2xx responses only; everything else throws `ConnectorError`. */
 export async function googleRequest(config: GoogleTransportConfig, request: GoogleRequest): Promise<GoogleResponse> {
   const { systemId } = config;
   const what = `${systemId}: ${request.method} ${request.label}`;
   const cachedToken = config.tokens.hasCachedToken;
   const token = await config.tokens.token();
-  const params: Record<string, string> = {};
-  for (const [key, value] of Object.entries(request.query ?? {})) {
-    if (value !== undefined) params[key] = String(value);
-  }
+  const params = queryParams(request.query);
   const headers: Record<string, string> = { Accept: 'application/json', Authorization: `Bearer ${token}` };
   if (request.body !== undefined) headers['Content-Type'] = 'application/json';
 

@@ -18,7 +18,7 @@
  * path (never the query: `$filter` carries HR ids and e-mail addresses), status and `error.code` (also in
  * `details.vendorCode`); never `error.message` (it can quote the person), the token or a request body.
  */
-import { requestText } from '../http';
+import { queryParams, requestText } from '../http';
 import { ConnectorError, type ConnectorErrorType } from '../identity';
 import { parseRetryAfter } from '../scim/transport';
 import type { GraphTokenSource } from './token';
@@ -91,10 +91,7 @@ export async function graphRequest(config: GraphTransportConfig, request: GraphR
   const { systemId } = config;
   const { url, shown } = target(config, request.path);
   const what = `${systemId}: ${request.method} ${shown}`;
-  const params: Record<string, string> = {};
-  for (const [key, value] of Object.entries(request.query ?? {})) {
-    if (value !== undefined) params[key] = String(value);
-  }
+  const params = queryParams(request.query);
   const token = await config.tokens.token();
   const headers: Record<string, string> = { Accept: 'application/json', Authorization: `Bearer ${token.value}` };
   if (request.body !== undefined) headers['Content-Type'] = 'application/json';

@@ -19,7 +19,7 @@
  * ids and logins), the status and Okta's `errorCode`; never `errorSummary` / `errorCauses` (they quote the person),
  * a token, a request body or a network error's text.
  */
-import { requestText } from '../http';
+import { parseJson, queryParams, requestText } from '../http';
 import { ConnectorError, type ConnectorErrorType } from '../identity';
 import { parseRateLimitReset, parseRetryAfter } from '../scim/transport';
 
@@ -63,15 +63,6 @@ export interface OktaResponse {
 interface OktaErrorBody {
   errorCode?: string;
   causes: string[];
-}
-
-function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
-  if (text.trim() === '') return { ok: true, value: undefined };
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch {
-    return { ok: false };
-  }
 }
 
 function errorBody(value: unknown): OktaErrorBody {
@@ -128,10 +119,7 @@ export async function oktaRequest(config: OktaTransportConfig, request: OktaRequ
   } else {
     url = origin + request.path;
   }
-  const params: Record<string, string> = {};
-  for (const [key, value] of Object.entries(request.query ?? {})) {
-    if (value !== undefined) params[key] = String(value);
-  }
+  const params = queryParams(request.query);
   const auth = await config.auth.authorization();
   const headers: Record<string, string> = { Accept: 'application/json', Authorization: auth.header };
   if (request.body !== undefined) headers['Content-Type'] = 'application/json';

@@ -18,7 +18,7 @@
  * Messages carry the system id, method, path (never the query), status and SCIM `scimType`; never the bearer
  * token, a request body or the server's `detail` text, which can quote the person ("userName … already exists").
  */
-import { requestText } from '../http';
+import { parseJson, queryParams, requestText } from '../http';
 import { ConnectorError, type ConnectorErrorType } from '../identity';
 
 export type ScimMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -97,23 +97,11 @@ function scimTypeOf(body: unknown): string | undefined {
   return typeof scimType === 'string' && /^[A-Za-z]{1,40}$/.test(scimType) ? scimType : undefined;
 }
 
-function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
-  if (text.trim() === '') return { ok: true, value: undefined };
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch {
-    return { ok: false };
-  }
-}
-
 /** Send one SCIM request. Resolves with 2xx responses only; everything else throws `ConnectorError`. */
 export async function scimRequest(config: ScimTransportConfig, request: ScimRequest): Promise<ScimResponse> {
   const { systemId } = config;
   const what = `${systemId}: ${request.method} ${request.path}`;
-  const params: Record<string, string> = {};
-  for (const [key, value] of Object.entries(request.query ?? {})) {
-    if (value !== undefined) params[key] = String(value);
-  }
+  const params = queryParams(request.query);
   const headers: Record<string, string> = { Accept: 'application/scim+json, application/json' };
   if (request.body !== undefined) headers['Content-Type'] = 'application/scim+json';
   if (config.token !== undefined) headers.Authorization = `Bearer ${config.token}`;
