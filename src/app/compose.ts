@@ -21,6 +21,7 @@ import { buildIntegrations } from '../activities/connectors';
 import type { HrisConnector } from '../activities/hris-connector';
 import { createSlackClient } from '../activities/slack/notifier';
 import { bambooWebhookConfigFromEnv } from '../client/bamboohr-webhook';
+import { hibobWebhookConfigFromPolicy } from '../client/hibob-webhook';
 import type { IntakeOptions, RunningIntake } from '../client/intake';
 import { startIntakeServer } from '../client/intake';
 import { dataDir } from '../config/local-env';
@@ -210,7 +211,7 @@ export async function startWorker(
   };
 }
 
-/** The intake's options from the settings: webhook secret, Slack interactivity, BambooHR, the codec endpoint. */
+/** The intake's options from the settings: webhook secret, Slack interactivity, BambooHR, HiBob, the codec endpoint. */
 export function intakeOptions(
   s: TenureSettings,
   deps: { client: Client; audit: AuditStore; logger: Logger },
@@ -230,6 +231,7 @@ export function intakeOptions(
     };
   }
   const bamboo = bambooWebhookConfigFromEnv(s.vars);
+  const hibob = hibobWebhookConfigFromPolicy(policy.policy.sync, s.vars);
   const codec = s.converter.payloadCodecs?.[0];
   return {
     client: deps.client,
@@ -240,6 +242,7 @@ export function intakeOptions(
     policy,
     ...(slackInteractivity ? { slackInteractivity } : {}),
     ...(bamboo ? { bamboo } : {}),
+    ...(hibob ? { hibob } : {}),
     ...(env.TENURE_CODEC_TOKEN && codec
       ? {
           codec: {

@@ -110,7 +110,8 @@ export function requiredVariables(role: TenureRole, policy: Policy): string[] {
   const common = ['TENURE_CODEC_KEYS', 'TENURE_POLICY', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE'];
   if (role === 'intake') {
     const slack = policy.slack ? ['TENURE_SLACK_SIGNING_SECRET', policy.slack.tokenEnv] : [];
-    return [...common, 'TENURE_WEBHOOK_SECRET', 'TENURE_CODEC_TOKEN', 'DATABASE_URL', ...slack];
+    const hibob = syncSecretVariables(policy.sync, 'intake');
+    return [...common, 'TENURE_WEBHOOK_SECRET', 'TENURE_CODEC_TOKEN', 'DATABASE_URL', ...slack, ...hibob];
   }
   return [...common, 'DATABASE_URL', ...policySecretVariables(policy)];
 }

@@ -17,6 +17,8 @@ import type { WebClient } from '@slack/web-api';
 import type { SlackWorkspace } from './slack-interactivity';
 import { createSlackInteractivityRouter } from './slack-interactivity';
 import { createBambooWebhookRouter } from './bamboohr-webhook';
+import type { HibobWebhookConfig } from './hibob-webhook';
+import { createHibobWebhookRouter, HIBOB_WEBHOOK_PATH } from './hibob-webhook';
 import { deliverOneGuarded } from '../guard';
 import { createGuardBatchRouter, GUARD_BATCH_PATH, heldAnswer } from './guard-batch';
 import { TENURE_SIGNATURE_HEADER, TENURE_TIMESTAMP_HEADER, verifyTenureWebhook } from './signature';
@@ -50,6 +52,8 @@ export interface IntakeOptions {
   policy?: LoadedPolicy;
   /** BambooHR webhooks (POST /webhooks/bamboohr), when configured (see `bambooWebhookConfigFromEnv`). */
   bamboo?: BambooEnvConfig;
+  /** HiBob webhooks (POST /webhooks/hibob), when the sync source is HiBob with a webhook secret (`hibobWebhookConfigFromPolicy`). */
+  hibob?: HibobWebhookConfig;
   /** @default Date.now */
   now?: () => number;
   /** Largest accepted body. @default "256kb" */
@@ -107,6 +111,7 @@ const KNOWN_ENDPOINTS = new Set([
   GUARD_BATCH_PATH,
   '/slack/interactivity',
   '/webhooks/bamboohr',
+  HIBOB_WEBHOOK_PATH,
   '/healthz',
 ]);
 
@@ -381,6 +386,22 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
         recordRefusal: (requestId, r) => recordSignedRefusal('/webhooks/bamboohr', requestId, r),
         ...(opts.policy ? { policy: opts.policy.policy } : {}),
         ...opts.bamboo,
+      }),
+    );
+  }
+  if (opts.hibob) {
+    app.use(
+      createHibobWebhookRouter({
+        client: opts.client,
+        taskQueue: opts.taskQueue,
+        logger: log,
+        now,
+        metrics,
+        countRefusal,
+        recordRefusal: (requestId, r, hrId) => recordSignedRefusal(HIBOB_WEBHOOK_PATH, requestId, r, hrId),
+        recordEvidence: recordSafely,
+        ...(opts.policy ? { policy: opts.policy.policy } : {}),
+        ...opts.hibob,
       }),
     );
   }
