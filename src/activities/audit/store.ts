@@ -297,6 +297,68 @@ export class SqlAuditStore implements AuditStore {
     );
   }
 
+  /**
+   * Appends many records in one transaction (one lock, one chain extension): what a reconciliation writes for its
+   * findings. Idempotent per key like `append`; answers the records in input order.
+   */
+  async appendMany(inputs: readonly EvidenceInput[]): Promise<EvidenceRecord[]> {
+    this.assertOpen();
+    const contents = inputs.map(normalizeInput);
+    if (contents.length === 0) return [];
+    return this.appendMutex.run(() =>
+      this.db.transaction(async (tx) => {
+        await this.q(tx, LOCK_SQL);
+        const head = await this.q<{ seq: number | string; hash: string }>(
+          tx,
+          `SELECT seq, hash FROM ${AUDIT_TABLE} ORDER BY seq DESC LIMIT 1`,
+        );
+        let seq = head[0] ? Number(head[0].seq) : 0;
+        let prevHash = head[0]?.hash ?? GENESIS_HASH;
+        // The keys already written, in one query rather than one per record.
+        const written = new Map<string, EvidenceRecord>(
+          (
+            await this.q<Row>(tx, `SELECT ${COLUMNS} FROM ${AUDIT_TABLE} WHERE key = ANY($1::text[])`, [
+              contents.map((c) => c.key),
+            ])
+          ).map((row) => [row.key, rowToRecord(row)]),
+        );
+        const out: EvidenceRecord[] = [];
+        const rows: EvidenceRecord[] = [];
+        for (const content of contents) {
+          const existing = written.get(content.key);
+          if (existing) {
+            out.push(existing);
+            continue;
+          }
+          const unhashed: Omit<EvidenceRecord, 'hash'> = {
+            ...content,
+            seq: ++seq,
+            prevHash,
+            recordedAt: new Date().toISOString(),
+          };
+          const record: EvidenceRecord = { ...unhashed, hash: recordHash(unhashed) };
+          prevHash = record.hash;
+          written.set(record.key, record);
+          rows.push(record);
+          out.push(record);
+        }
+        // Multi-row INSERTs of up to 200 records (15 parameters each, far below Postgres's 65,535).
+        for (let i = 0; i < rows.length; i += 200) {
+          const chunk = rows.slice(i, i + 200);
+          const values = chunk.map(
+            (_, r) => `(${Array.from({ length: 15 }, (_x, c) => `$${r * 15 + c + 1}`).join(', ')})`,
+          );
+          await this.q(
+            tx,
+            `INSERT INTO ${AUDIT_TABLE} (${COLUMNS}) VALUES ${values.join(', ')}`,
+            chunk.flatMap((record) => recordParams(record)),
+          );
+        }
+        return out;
+      }),
+    );
+  }
+
   async *stream(query: EvidenceQuery = {}): AsyncIterable<EvidenceRecord> {
     this.assertOpen();
     let after = query.afterSeq ?? 0;

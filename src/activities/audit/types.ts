@@ -64,6 +64,8 @@ export interface EvidenceQuery {
 export interface AuditStore {
   /** Appends a record, or returns the existing one when `key` was already written (idempotent). */
   append(input: EvidenceInput): Promise<EvidenceRecord>;
+  /** Appends many records at once (one transaction), idempotent per key; stores without it append one by one. */
+  appendMany?(inputs: readonly EvidenceInput[]): Promise<EvidenceRecord[]>;
   /** Streams records in chain order without loading the table into memory. */
   stream(query?: EvidenceQuery): AsyncIterable<EvidenceRecord>;
   count(query?: EvidenceQuery): Promise<number>;
