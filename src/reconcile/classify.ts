@@ -163,22 +163,18 @@ export function classifyDrift(input: ClassifyInput): Classification {
     const contested = new Set<string>();
     for (const account of sys.accounts) {
       const keyPerson = account.hrId !== undefined ? byHrId.get(account.hrId) : undefined;
-      const emails = [lower(account.email), lower(account.userName)].filter((e): e is string => e !== undefined);
-      const emailHits = new Set<HrPerson | 'ambiguous'>();
-      for (const e of emails) {
-        const hit = byEmail.get(e);
-        if (hit !== undefined) emailHits.add(hit);
+      // At most three claimants (HR key, e-mail, login name): a small array, no allocation per account beyond it.
+      const email = lower(account.email);
+      const login = lower(account.userName);
+      const byMail = email !== undefined ? byEmail.get(email) : undefined;
+      const byLogin = login !== undefined && login !== email ? byEmail.get(login) : undefined;
+      const ambiguous = byMail === 'ambiguous' || byLogin === 'ambiguous';
+      const claimants: HrPerson[] = [];
+      for (const c of [keyPerson, byMail, byLogin]) {
+        if (c !== undefined && c !== 'ambiguous' && !claimants.includes(c)) claimants.push(c);
       }
-      const emailPeople = [...emailHits];
-      const claimants = new Map<string, HrPerson>();
-      if (keyPerson) claimants.set(keyPerson.record.hrId, keyPerson);
-      let ambiguous = false;
-      for (const hit of emailPeople) {
-        if (hit === 'ambiguous') ambiguous = true;
-        else claimants.set(hit.record.hrId, hit);
-      }
-      if (ambiguous || claimants.size > 1) {
-        const hrIds = [...claimants.keys()].sort();
+      if (ambiguous || claimants.length > 1) {
+        const hrIds = claimants.map((c) => c.record.hrId).sort();
         for (const id of hrIds) contested.add(id);
         add({
           situation: 'collision',
@@ -192,7 +188,7 @@ export function classifyDrift(input: ClassifyInput): Classification {
         continue;
       }
       // An account that names an HR key nobody has is not adopted by e-mail: it is someone else's, or nobody's.
-      const person = keyPerson ?? (account.hrId === undefined ? [...claimants.values()][0] : undefined);
+      const person = keyPerson ?? (account.hrId === undefined ? claimants[0] : undefined);
       if (!person) {
         // An inactive account nobody claims gives no access (a disabled orphan stays disabled, never deleted).
         if (ignored(account.userName) || !account.active) matching();

@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import { openAuditStore } from '../../src/activities/audit';
 import type { EvidenceRecord } from '../../src/activities/audit';
 import { generateKey } from '../../src/codec';
+import { DRIFT_METRIC, defaultTenureMetrics } from '../../src/observability';
 import type { EmployeeRecord } from '../../src/domain/employee';
 import { employeeWorkflowId, eventWorkflowId } from '../../src/domain/ids';
 import { manualTaskWorkflowId } from '../../src/domain/people-ids';
@@ -301,6 +302,19 @@ describe('reconcile: the scheduled reconciliation reacts to every kind of drift 
     }
     const ev = await evidence();
     assert.ok(ev.some((e) => e.action === 'converged' && e.hrId === edited.hrId));
+
+    // The metrics the worker exports: counts per system and situation, lag per system, convergence times.
+    const registry = defaultTenureMetrics().registry;
+    const findings = await registry.getSingleMetricAsString(DRIFT_METRIC.findings);
+    assert.match(findings, /tenure_drift_findings\{system="wiki",situation="collision"\} 1(\n|$)/);
+    assert.match(findings, /tenure_drift_findings\{system="idp",situation="matching"\} 5(\n|$)/);
+    assert.doesNotMatch(findings, /situation="orphan"/, 'the last run found no orphan: the gauge says so');
+    const lag = await registry.getSingleMetricAsString(DRIFT_METRIC.lag);
+    assert.match(lag, /tenure_drift_lag_seconds\{system="wiki"\} [1-9]/);
+    assert.match(lag, /tenure_drift_lag_seconds\{system="idp"\} 0(\n|$)/);
+    const convergence = await registry.getSingleMetricAsString(DRIFT_METRIC.convergence);
+    const count = Number(/tenure_convergence_seconds_count (\d+)/.exec(convergence)?.[1] ?? 0);
+    assert.ok(count >= 2, convergence);
   });
 
   it('tenure drift --format json (a process) prints the latest report from the audit store', async () => {
