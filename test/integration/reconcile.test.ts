@@ -10,7 +10,8 @@ import { DRIFT_METRIC, defaultTenureMetrics } from '../../src/observability';
 import type { EmployeeRecord } from '../../src/domain/employee';
 import { employeeWorkflowId, eventWorkflowId } from '../../src/domain/ids';
 import { manualTaskWorkflowId } from '../../src/domain/people-ids';
-import { reconcileScheduleId } from '../../src/reconcile/schedule';
+import { reconcileScheduleId, runReconcileNow } from '../../src/reconcile/schedule';
+import { guardWorkflowId, releaseHoldUpdate } from '../../src/workflows/guard/messages';
 import { employeeStatusQuery } from '../../src/workflows/employee/messages';
 import type { DriftFinding, DriftReport } from '../../src/workflows/reconcile/types';
 import { taskStatusQuery } from '../../src/workflows/task/messages';
@@ -369,5 +370,58 @@ describe('reconcile: the scheduled reconciliation reacts to every kind of drift 
       lines.slice(1).map((l) => l.split(',')[0]),
       ['collision'],
     );
+  });
+});
+
+/** Reconciliation's fixes go through the mass-change guard: past a threshold nothing is disabled until a release. */
+describe('reconcile: fixes past the guard’s threshold are held until an operator releases them', function () {
+  this.timeout(180_000);
+  let t: TenureHarness;
+
+  before(async () => {
+    await workflowBundle();
+    t = await startTenure({
+      policy: (p) => ({
+        ...p,
+        // Any disable in one reconciliation is more than this deployment allows at once.
+        guard: { percentFloor: 100, perRun: { disables: { count: 1 } } },
+        reconcile: { reactions: { orphan: 'fix' } },
+      }),
+    });
+  });
+  after(async () => {
+    await t?.stop();
+  });
+
+  it('two orphans: the run reports them held, both stay active, a release disables both', async () => {
+    const ids: string[] = [];
+    for (const userName of ['stray-one@elsewhere.example', 'stray-two@elsewhere.example']) {
+      const res = await fetch(`${t.app.url}/Users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/scim+json' },
+        body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName, active: true }),
+      });
+      assert.equal(res.status, 201);
+      ids.push(String(((await res.json()) as { id: string }).id));
+    }
+    const report = await runReconcileNow(t.client, t.taskQueue);
+    assert.equal(report.guard?.held, true, JSON.stringify(report.guard));
+    assert.deepEqual(
+      report.findings.map((f) => [f.situation, f.outcome]),
+      [
+        ['orphan', 'held'],
+        ['orphan', 'held'],
+      ],
+    );
+    const active = () => t.app.users().filter((u) => ids.includes(u.id) && u.active).length;
+    assert.equal(active(), 2, 'nothing held has run');
+
+    const guard = t.client.workflow.getHandle(guardWorkflowId(t.taskQueue));
+    const released = await guard.executeUpdate(releaseHoldUpdate, {
+      args: [{ holdId: report.guard?.holdId ?? '', by: 'cli:test-operator' }],
+    });
+    assert.equal(released.path, 'reconcile');
+    await waitFor(() => active() === 0, 60_000, 'both orphans disabled after the release');
+    assert.equal(t.app.users().filter((u) => ids.includes(u.id)).length, 2, 'disabled, never deleted');
   });
 });
