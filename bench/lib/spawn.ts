@@ -21,8 +21,9 @@ export function spawnTs(
   env: Record<string, string | undefined>,
   name: string,
   args: string[] = [],
+  nodeArgs: string[] = [],
 ): Child {
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', join(ROOT, file), ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, '-r', 'tsx/cjs', join(ROOT, file), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { Pool } from 'pg';
 import { stringify } from 'yaml';
+import { WORKER_TUNING_VARIABLES } from '../../src/app/worker-tuning';
 import { generateKey } from '../../src/codec';
 import { TenureClient } from '../../src/client/tenure-client';
 import { freePort } from '../../src/dev/ports';
@@ -64,6 +65,15 @@ export interface BenchTenure {
 }
 
 let postgres: StartedPostgres | undefined;
+
+function workerTuningFromEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of WORKER_TUNING_VARIABLES) {
+    const v = process.env[name];
+    if (v !== undefined && v !== '') out[name] = v;
+  }
+  return out;
+}
 
 export async function startBenchTenure(o: BenchTenureOptions): Promise<BenchTenure> {
   const stops: (() => Promise<unknown>)[] = [];
@@ -136,8 +146,18 @@ export async function startBenchTenure(o: BenchTenureOptions): Promise<BenchTenu
     for (let i = 0; i < (o.workers ?? 1); i += 1) {
       const w = spawnTs(
         'src/workers/main.ts',
-        { ...vars, TENURE_LOG_LEVEL: 'info', TENURE_WORKER_IDENTITY: `worker-${i + 1}`, ...o.workerVars },
+        {
+          ...vars,
+          TENURE_LOG_LEVEL: 'info',
+          TENURE_WORKER_IDENTITY: `worker-${i + 1}`,
+          // Tuning experiments: `TENURE_WORKER_MAX_CACHED_WORKFLOWS=150 npm run bench` reaches the worker.
+          ...workerTuningFromEnv(),
+          ...o.workerVars,
+        },
         `worker-${i + 1}`,
+        [],
+        // e.g. BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the worker.
+        process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
       );
       stops.push(() => w.stop());
       workers.push(w);

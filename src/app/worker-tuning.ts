@@ -6,14 +6,17 @@
  *   long as it waits, so the cache is sized for the runs that are *busy* at once, not for the people who are
  *   waiting: a person waiting for a start date a year away is evicted and costs the worker nothing until their
  *   timer fires, when the run is replayed from its (short) history. The SDK's default grows with the heap (2,310
- *   on a 4 GiB heap) and let 1,353 waiting people take a worker to 4.4 GB.
+ *   on a 4 GiB heap) and let 1,353 waiting people take a worker to 4.4 GB. A cached run costs about 0.45 MiB
+ *   (bench/waiting.bench.ts), so 150 keep a worker with any number of waiting people near 400 MB; a burst of
+ *   hires keeps more runs busy than any cache that size holds either way, and 150 measured no slower than 300
+ *   there (bench/hires.bench.ts).
  * - `reuseV8Context`: one V8 context per workflow thread, each run's globals swapped in and out (the SDK's default
  *   since 1.9, stated here so it is not turned off by accident: a context per run costs several MB each).
  * - Slots: workflow tasks are CPU-bound on the worker's one workflow thread, so a few more slots than cores keep it
  *   busy without queueing tasks behind each other; activities wait on HTTP, so they get many more.
  */
 export interface WorkerTuning {
-  /** `TENURE_WORKER_MAX_CACHED_WORKFLOWS`. @default 300 */
+  /** `TENURE_WORKER_MAX_CACHED_WORKFLOWS`. @default 150 */
   maxCachedWorkflows: number;
   /** `TENURE_WORKER_REUSE_V8_CONTEXT` (`true` / `false`). @default true */
   reuseV8Context: boolean;
@@ -30,7 +33,7 @@ export interface WorkerTuning {
 }
 
 export const WORKER_TUNING_DEFAULTS: Readonly<WorkerTuning> = {
-  maxCachedWorkflows: 300,
+  maxCachedWorkflows: 150,
   reuseV8Context: true,
   maxConcurrentWorkflowTaskExecutions: 20,
   maxConcurrentActivityTaskExecutions: 100,

@@ -2,13 +2,15 @@
 import { connectClient, installWorkerRuntime, openAudit, startObservability, startWorker } from '../app/compose';
 import { loadSettings } from '../app/settings';
 import { createLogger } from '../logger';
+import { bundleWorkflowsInChildProcess } from './bundle';
 
 async function main(): Promise<void> {
   const log = createLogger('tenure-worker');
   const settings = loadSettings();
   installWorkerRuntime(settings);
   const audit = await openAudit(settings);
-  const worker = await startWorker(settings, audit);
+  // Bundled in a child process, so the bundler's memory never stays in the worker (src/workers/bundle.ts).
+  const worker = await startWorker(settings, audit, { workflowBundle: await bundleWorkflowsInChildProcess() });
   const { client, close } = await connectClient(settings);
   const observability = await startObservability(settings, 'worker', { client, audit, logger: log });
   const stop = (): void => void worker.shutdown();
