@@ -90,11 +90,13 @@ describe('reconcile: tenure drift output', () => {
           });
         const program = new Command('tenure').exitOverride();
         registerDriftCommands(program, {
+          // The test owns the store: a view whose close() leaves it open.
           openStore: () =>
             Promise.resolve({
-              ...store,
               append: (e) => store.append(e),
               stream: (q) => store.stream(q),
+              count: (q) => store.count(q),
+              verify: () => store.verify(),
               close: () => Promise.resolve(),
             }),
           stdout: sink((s) => (out += s)),
