@@ -42,8 +42,8 @@ async function main(): Promise<void> {
     let waves: { warm: WaveResult; small: WaveResult; large: WaveResult };
     try {
       const warm = await hireWave(t, serverPid, 10, 10, 0);
-      const s = await hireWave(t, serverPid, small, 50, warm.n - warm.notAccepted);
-      const l = await hireWave(t, serverPid, large, large, warm.n - warm.notAccepted + s.n - s.notAccepted);
+      const s = await hireWave(t, serverPid, small, 50, warm.ran);
+      const l = await hireWave(t, serverPid, large, large, warm.ran + s.ran);
       waves = { warm, small: s, large: l };
     } finally {
       await t.stop();

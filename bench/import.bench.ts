@@ -2,21 +2,20 @@
  * CSV import (issue 15 target: 1,000 rows in under 60 s): `tenure import roster.csv` run as the CLI process it is,
  * against the intake, with a roster of people already employed (a merger's day one: every row is a hire that runs
  * at once, so delivering the file competes with provisioning it). The import is timed from the command's start to
- * its exit (every row delivered through the mass-change guard's batch endpoint); how long until every row's
- * accounts exist is reported too.
+ * its exit (every row delivered through the mass-change guard's batch endpoint).
  *
  *   BENCH_SCALE=0.1 node -r tsx/cjs bench/import.bench.ts
  */
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hiresQuery, failedQuery } from './lib/hires';
+import { hiresQuery } from './lib/hires';
 import type { Figure } from './lib/results';
 import { report } from './lib/results';
 import { progress, scaled } from './lib/scale';
 import { spawnTs } from './lib/spawn';
 import { hireRecord, startBenchTenure, stopPostgres } from './lib/tenure';
-import { startBenchServer, waitForCount } from './lib/temporal';
+import { countWorkflows, startBenchServer } from './lib/temporal';
 
 const COLUMNS = [
   'hrId',
@@ -60,7 +59,7 @@ async function main(): Promise<void> {
   try {
     const t = await startBenchTenure({ temporalAddress: server.address, apps: 1 });
     let seconds: number;
-    let provisionedSeconds: number;
+    let provisioned: number;
     let summary: { sent?: number; counts?: Record<string, number> };
     try {
       const file = join(tmpdir(), `tenure-bench-roster-${Date.now()}.csv`);
@@ -79,12 +78,8 @@ async function main(): Promise<void> {
       const json = out.slice(out.indexOf('\n{') + 1, out.lastIndexOf('}') + 1);
       summary = JSON.parse(json) as typeof summary;
       if (code !== 0) throw new Error(`tenure import exited ${code}:\n${cli.lines.slice(-20).join('\n')}`);
-      progress(`imported in ${seconds.toFixed(1)} s; waiting for every account`);
-      const doneAt = await waitForCount(t.client, hiresQuery(t.taskQueue, 'Completed'), n, {
-        failedQuery: failedQuery(t.taskQueue),
-        label: 'imported hires done',
-      });
-      provisionedSeconds = (doneAt - t0) / 1000;
+      // The rows' hires go on running after the import; the bench measures the import (its runs so far are noted).
+      provisioned = await countWorkflows(t.client, hiresQuery(t.taskQueue, 'Completed'));
     } finally {
       await t.stop();
     }
@@ -104,7 +99,7 @@ async function main(): Promise<void> {
         target: `${n}`,
         holds: summary.counts?.accepted === n,
       },
-      { name: `import start to every row's accounts`, value: provisionedSeconds, unit: 's' },
+      { name: 'rows whose hire had finished when the import ended', value: provisioned, unit: 'rows' },
     ];
     report('import', figures, { n, summary: { sent: summary.sent, counts: summary.counts } });
   } finally {
