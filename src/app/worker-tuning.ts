@@ -30,6 +30,13 @@ export interface WorkerTuning {
   maxConcurrentWorkflowTaskPolls: number;
   /** `TENURE_WORKER_ACTIVITY_POLLS`: concurrent long polls for activity tasks. @default 10 */
   maxConcurrentActivityTaskPolls: number;
+  /**
+   * `TENURE_WORKER_NON_STICKY_RATIO`: the share of workflow polls on the task queue itself rather than on the
+   * worker's sticky queue (0 < r ≤ 1). A new person's first task, which the intake's answer waits for, comes from
+   * the task queue; tasks of cached runs come from the sticky queue, and with a cache kept small on purpose many
+   * runs are evicted, so their tasks come from the task queue too. @default 0.5 (the SDK's is 0.2: 2 of 10 polls)
+   */
+  nonStickyToStickyPollRatio: number;
 }
 
 export const WORKER_TUNING_DEFAULTS: Readonly<WorkerTuning> = {
@@ -40,9 +47,13 @@ export const WORKER_TUNING_DEFAULTS: Readonly<WorkerTuning> = {
   maxConcurrentLocalActivityExecutions: 100,
   maxConcurrentWorkflowTaskPolls: 10,
   maxConcurrentActivityTaskPolls: 10,
+  nonStickyToStickyPollRatio: 0.5,
 };
 
-const INTEGER_VARIABLES: Record<Exclude<keyof WorkerTuning, 'reuseV8Context'>, { name: string; min: number }> = {
+const INTEGER_VARIABLES: Record<
+  Exclude<keyof WorkerTuning, 'reuseV8Context' | 'nonStickyToStickyPollRatio'>,
+  { name: string; min: number }
+> = {
   maxCachedWorkflows: { name: 'TENURE_WORKER_MAX_CACHED_WORKFLOWS', min: 0 },
   maxConcurrentWorkflowTaskExecutions: { name: 'TENURE_WORKER_WORKFLOW_SLOTS', min: 2 },
   maxConcurrentActivityTaskExecutions: { name: 'TENURE_WORKER_ACTIVITY_SLOTS', min: 1 },
@@ -55,6 +66,7 @@ const INTEGER_VARIABLES: Record<Exclude<keyof WorkerTuning, 'reuseV8Context'>, {
 export const WORKER_TUNING_VARIABLES = [
   ...Object.values(INTEGER_VARIABLES).map((v) => v.name),
   'TENURE_WORKER_REUSE_V8_CONTEXT',
+  'TENURE_WORKER_NON_STICKY_RATIO',
 ];
 
 /** The tuning from the environment; throws an error naming every bad variable. */
@@ -78,6 +90,12 @@ export function workerTuning(vars: NodeJS.ProcessEnv): WorkerTuning {
   if (reuse !== undefined && reuse !== '') {
     if (reuse === 'true' || reuse === 'false') out.reuseV8Context = reuse === 'true';
     else problems.push('  - TENURE_WORKER_REUSE_V8_CONTEXT: must be true or false');
+  }
+  const ratio = vars.TENURE_WORKER_NON_STICKY_RATIO;
+  if (ratio !== undefined && ratio !== '') {
+    const r = Number(ratio);
+    if (/^\s*(0|1)?(\.\d+)?\s*$/.test(ratio) && r > 0 && r <= 1) out.nonStickyToStickyPollRatio = r;
+    else problems.push('  - TENURE_WORKER_NON_STICKY_RATIO: must be a number above 0 and at most 1');
   }
   if (out.maxConcurrentWorkflowTaskPolls > out.maxConcurrentWorkflowTaskExecutions) {
     problems.push('  - TENURE_WORKER_WORKFLOW_POLLS: cannot exceed TENURE_WORKER_WORKFLOW_SLOTS');
