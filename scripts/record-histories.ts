@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { join } from 'node:path';
+import { deliverHrEvent } from '../src/client/deliver';
 import { retryStep } from '../src/client/operations';
 import { eventWorkflowId, employeeWorkflowId } from '../src/domain/ids';
 import { makeRecord } from '../test/helpers/records';
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
     if (wanted('mover')) await mover();
     if (wanted('serial')) await serial();
     if (wanted('people')) await people();
+    if (wanted('repair')) await repair();
   } finally {
     await stopSharedServer();
   }
@@ -80,6 +82,34 @@ async function mover(): Promise<void> {
     await waitResult(t, eventWorkflowId(r.hrId, 'termination', 'exit-3.retention'));
     await save(t, 'retention-deletion', eventWorkflowId(r.hrId, 'termination', 'exit-3.retention'));
     await save(t, 'employee-mover', employeeWorkflowId(r.hrId));
+  } finally {
+    await t.stop();
+  }
+}
+
+/**
+ * A reconciliation's repair (`tenure-reconcile-repair`): a hired person whose wiki account was deleted by hand and
+ * whose identity-provider title drifted; the entity gets their record back with `repair` and runs the repair.
+ */
+async function repair(): Promise<void> {
+  const t = await startTenure({ codecKeys: REPLAY_CODEC_KEYS });
+  try {
+    const r = makeRecord({ hrId: 'REPLAY7', hireDate: '2025-02-03', status: 'active' });
+    await t.tenure.sendEvent({ eventId: 'hire-7', kind: 'hire', record: r });
+    await waitResult(t, eventWorkflowId(r.hrId, 'hire', 'hire-7'));
+    const eventId = 'reconcile-7.repair.REPLAY7';
+    const answer = await deliverHrEvent(t.client, t.taskQueue, {
+      eventId,
+      source: 'reconcile',
+      kind: 'change',
+      record: r,
+      receivedAt: new Date().toISOString(),
+      repair: { missing: ['wiki'], drift: ['idp'] },
+    });
+    if (answer.outcome !== 'accepted' || !answer.workflowId) throw new Error(`repair: ${JSON.stringify(answer)}`);
+    await waitResult(t, eventWorkflowId(r.hrId, 'change', eventId));
+    await save(t, 'repair-run', eventWorkflowId(r.hrId, 'change', eventId));
+    await save(t, 'employee-repair', employeeWorkflowId(r.hrId));
   } finally {
     await t.stop();
   }
