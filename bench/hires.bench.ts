@@ -31,8 +31,8 @@ async function main(): Promise<void> {
   const { client, close } = await benchClient(server.address);
   try {
     const base = {
-      small: await runBaseline(server.address, client, small),
-      large: await runBaseline(server.address, client, large),
+      small: await runBaseline(server.address, client, small, serverPid),
+      large: await runBaseline(server.address, client, large, serverPid),
     };
     progress(
       `baseline: ${base.small.perSecond.toFixed(1)}/s at ${small}, ${base.large.perSecond.toFixed(1)}/s at ${large}`,
@@ -131,6 +131,8 @@ async function main(): Promise<void> {
         name: 'Temporal server CPU per hire',
         value: (s.serverCpuSecondsPerHire * s.n + l.serverCpuSecondsPerHire * l.n) / (s.n + l.n),
         unit: 'CPU-s',
+        baseline: (base.small.serverCpuSeconds + base.large.serverCpuSeconds) / (small + large),
+        baselineName: rt,
       },
       {
         name: 'intake CPU per hire',

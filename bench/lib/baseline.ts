@@ -15,10 +15,12 @@ export interface BaselineResult {
   seconds: number;
   perSecond: number;
   workerCpuSeconds: number;
+  /** The Temporal server's CPU seconds over the run (when its pid is known). */
+  serverCpuSeconds: number;
   perRun: HistoryCost;
 }
 
-export async function runBaseline(address: string, client: Client, n: number): Promise<BaselineResult> {
+export async function runBaseline(address: string, client: Client, n: number, serverPid = -1): Promise<BaselineResult> {
   const taskQueue = `baseline-${randomBytes(4).toString('hex')}`;
   const worker = spawnTs(
     'bench/baseline/worker.ts',
@@ -31,6 +33,7 @@ export async function runBaseline(address: string, client: Client, n: number): P
     await client.workflow.execute('baselineWorkflow', { taskQueue, workflowId: `${taskQueue}-warm`, args: [0] });
     const query = `TaskQueue="${taskQueue}" AND ExecutionStatus="Completed"`;
     const cpu0 = cpuSeconds(worker.pid);
+    const server0 = cpuSeconds(serverPid);
     progress(`baseline: ${n} workflows at once`);
     const t0 = Date.now();
     await pool(
@@ -40,12 +43,14 @@ export async function runBaseline(address: string, client: Client, n: number): P
     );
     const done = await waitForCount(client, query, n + 1, { label: 'baseline', stallMs: 120_000, everyMs: 100 });
     const workerCpuSeconds = cpuSeconds(worker.pid) - cpu0;
+    const serverCpuSeconds = cpuSeconds(serverPid) - server0;
     const seconds = (done - t0) / 1000;
     return {
       n,
       seconds,
       perSecond: n / seconds,
       workerCpuSeconds,
+      serverCpuSeconds,
       perRun: await historyCost(client, [`${taskQueue}-0`]),
     };
   } finally {
