@@ -139,6 +139,12 @@ async function main(): Promise<void> {
         value: (s.intakeCpuSecondsPerHire * s.n + l.intakeCpuSecondsPerHire * l.n) / (s.n + l.n),
         unit: 'CPU-s',
       },
+      {
+        name: 'senders and stand-ins CPU per hire',
+        value: (s.benchCpuSecondsPerHire * s.n + l.benchCpuSecondsPerHire * l.n) / (s.n + l.n),
+        unit: 'CPU-s',
+        note: 'the test bed on the same 2 cores (HR senders, SCIM peers): not Tenure, but not free either',
+      },
       { name: 'API calls per hire (2 systems)', value: s.apiCallsPerHire, unit: 'requests' },
       { name: 'audit rows per hire', value: s.auditRowsPerHire, unit: 'rows' },
       {

@@ -25,6 +25,8 @@ export interface WaveResult {
   workerCpuSecondsPerHire: number;
   serverCpuSecondsPerHire: number;
   intakeCpuSecondsPerHire: number;
+  /** This process: the HR senders and the SCIM stand-ins (a cost of the test bed, not of Tenure). */
+  benchCpuSecondsPerHire: number;
   apiCallsPerHire: number;
   auditRowsPerHire: number;
   /** Peer requests that took longer than 1 s to answer (the stand-ins were a bottleneck if any). */
@@ -63,7 +65,12 @@ export async function hireWave(
   }));
   const worker = t.workers[0];
   if (!worker) throw new Error('no worker');
-  const cpu0 = { worker: cpuSeconds(worker.pid), server: cpuSeconds(serverPid), intake: cpuSeconds(t.intake.pid) };
+  const cpu0 = {
+    worker: cpuSeconds(worker.pid),
+    server: cpuSeconds(serverPid),
+    intake: cpuSeconds(t.intake.pid),
+    bench: cpuSeconds(process.pid),
+  };
   const requests0 = t.peers.map((p) => p.requests.length);
   const audit0 = await t.auditRows();
   progress(`${n} hires from ${senders} concurrent senders`);
@@ -82,7 +89,12 @@ export async function hireWave(
   }
   const ran = (await countWorkflows(t.client, hiresQuery(t.taskQueue, 'Completed'))) - alreadyDone;
   const seconds = (doneAt - t0) / 1000;
-  const cpu = { worker: cpuSeconds(worker.pid), server: cpuSeconds(serverPid), intake: cpuSeconds(t.intake.pid) };
+  const cpu = {
+    worker: cpuSeconds(worker.pid),
+    server: cpuSeconds(serverPid),
+    intake: cpuSeconds(t.intake.pid),
+    bench: cpuSeconds(process.pid),
+  };
   const lastWrite = t.lastAccountWrite();
   const toLast = accepted.flatMap((s) => {
     const at = lastWrite.get(s.hrId);
@@ -113,6 +125,7 @@ export async function hireWave(
     workerCpuSecondsPerHire: (cpu.worker - cpu0.worker) / count,
     serverCpuSecondsPerHire: (cpu.server - cpu0.server) / count,
     intakeCpuSecondsPerHire: (cpu.intake - cpu0.intake) / count,
+    benchCpuSecondsPerHire: (cpu.bench - cpu0.bench) / count,
     apiCallsPerHire: apiCalls / count,
     auditRowsPerHire: ((await t.auditRows()) - audit0) / count,
     slowPeerRequests,
