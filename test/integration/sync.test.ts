@@ -163,7 +163,9 @@ describe('scheduled HR sync: the roster against what each entity last accepted',
     const third = (await runSyncNow(t.client, t.taskQueue)) as SyncSummary;
     assert.deepEqual(third.planned, [], 'the same roster asks nothing new');
     assert.equal(third.outcomes.accepted, undefined);
-    assert.equal(third.unchanged, 4);
+    // Everyone read is unchanged (other tests of this block may have added people to the same roster).
+    assert.ok(third.read >= 4);
+    assert.equal(third.unchanged, third.read);
   });
 });
 
