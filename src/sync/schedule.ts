@@ -3,41 +3,27 @@
  * `tenure-sync-<taskQueue>`, the policy's cron and time zone, one run at a time.
  */
 import type { Client } from '@temporalio/client';
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
+import { ensureSchedule } from '../app/schedules';
 import type { SyncPolicy } from '../domain/policy-sync';
 import { syncScheduleId } from '../workflows/sync/types';
 
 export { syncScheduleId };
 
-export async function ensureSyncSchedule(
+export function ensureSyncSchedule(
   client: Client,
   taskQueue: string,
   sync: SyncPolicy,
 ): Promise<{ scheduleId: string; outcome: 'created' | 'updated' }> {
-  const scheduleId = syncScheduleId(taskQueue);
-  const spec = { cronExpressions: [sync.schedule.cron], timezone: sync.schedule.timeZone };
-  const action = {
-    type: 'startWorkflow' as const,
+  return ensureSchedule(client, {
+    scheduleId: syncScheduleId(taskQueue),
+    cron: sync.schedule.cron,
+    timeZone: sync.schedule.timeZone,
     workflowType: 'syncWorkflow',
     workflowId: `tenure-sync-run-${taskQueue}`,
     taskQueue,
-    args: [],
-  };
-  try {
-    await client.schedule.create({
-      scheduleId,
-      spec,
-      action,
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
-      state: { paused: !sync.enabled, note: 'Tenure: daily HR roster sync' },
-    });
-    return { scheduleId, outcome: 'created' };
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-  }
-  const handle = client.schedule.getHandle(scheduleId);
-  await handle.update((prev) => ({ ...prev, spec, action, state: { ...prev.state, paused: !sync.enabled } }));
-  return { scheduleId, outcome: 'updated' };
+    enabled: sync.enabled,
+    note: 'Tenure: daily HR roster sync',
+  });
 }
 
 /** Runs the sync now, as its own workflow (id per trigger), and answers its summary. */

@@ -311,7 +311,8 @@ describe('reconcile: the scheduled reconciliation reacts to every kind of drift 
     assert.match(findings, /tenure_drift_findings\{system="idp",situation="matching"\} 5(\n|$)/);
     assert.doesNotMatch(findings, /situation="orphan"/, 'the last run found no orphan: the gauge says so');
     const lag = await registry.getSingleMetricAsString(DRIFT_METRIC.lag);
-    assert.match(lag, /tenure_drift_lag_seconds\{system="wiki"\} [1-9]/);
+    // The oldest open finding's age: more than nothing, however fast the runs came (it can be under a second).
+    assert.ok(Number(/tenure_drift_lag_seconds\{system="wiki"\} ([0-9.e+-]+)/.exec(lag)?.[1] ?? 0) > 0, lag);
     assert.match(lag, /tenure_drift_lag_seconds\{system="idp"\} 0(\n|$)/);
     const convergence = await registry.getSingleMetricAsString(DRIFT_METRIC.convergence);
     const count = Number(/tenure_convergence_seconds_count (\d+)/.exec(convergence)?.[1] ?? 0);
