@@ -20,6 +20,11 @@ export interface WorkerTuning {
   maxCachedWorkflows: number;
   /** `TENURE_WORKER_REUSE_V8_CONTEXT` (`true` / `false`). @default true */
   reuseV8Context: boolean;
+  /**
+   * `TENURE_WORKER_WORKFLOW_THREADS`: threads that run workflow code (each with its own V8 context and cache share).
+   * @default 1 (the SDK's with `reuseV8Context`): on a small machine the Temporal server needs the other cores
+   */
+  workflowThreadPoolSize: number;
   /** `TENURE_WORKER_WORKFLOW_SLOTS`: workflow tasks run at once. @default 20 */
   maxConcurrentWorkflowTaskExecutions: number;
   /** `TENURE_WORKER_ACTIVITY_SLOTS`: activities run at once (on the main task queue). @default 100 */
@@ -42,6 +47,7 @@ export interface WorkerTuning {
 export const WORKER_TUNING_DEFAULTS: Readonly<WorkerTuning> = {
   maxCachedWorkflows: 150,
   reuseV8Context: true,
+  workflowThreadPoolSize: 1,
   maxConcurrentWorkflowTaskExecutions: 20,
   maxConcurrentActivityTaskExecutions: 100,
   maxConcurrentLocalActivityExecutions: 100,
@@ -55,6 +61,7 @@ const INTEGER_VARIABLES: Record<
   { name: string; min: number }
 > = {
   maxCachedWorkflows: { name: 'TENURE_WORKER_MAX_CACHED_WORKFLOWS', min: 0 },
+  workflowThreadPoolSize: { name: 'TENURE_WORKER_WORKFLOW_THREADS', min: 1 },
   maxConcurrentWorkflowTaskExecutions: { name: 'TENURE_WORKER_WORKFLOW_SLOTS', min: 2 },
   maxConcurrentActivityTaskExecutions: { name: 'TENURE_WORKER_ACTIVITY_SLOTS', min: 1 },
   maxConcurrentLocalActivityExecutions: { name: 'TENURE_WORKER_LOCAL_ACTIVITY_SLOTS', min: 1 },

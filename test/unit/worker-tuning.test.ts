@@ -17,7 +17,9 @@ describe('worker tuning from the environment (docs/scaling.md)', () => {
       TENURE_WORKER_REUSE_V8_CONTEXT: 'false',
       TENURE_WORKER_WORKFLOW_SLOTS: '8',
       TENURE_WORKER_WORKFLOW_POLLS: '4',
+      TENURE_WORKER_WORKFLOW_THREADS: '2',
     });
+    assert.equal(t.workflowThreadPoolSize, 2);
     assert.equal(t.maxCachedWorkflows, 40);
     assert.equal(t.nonStickyToStickyPollRatio, 1);
     assert.equal(t.reuseV8Context, false);
