@@ -20,6 +20,7 @@ export const driftSituations = [
   'leaver_active',
   'orphan',
   'collision',
+  'not_granted',
 ] as const;
 export type DriftSituation = (typeof driftSituations)[number];
 
@@ -42,6 +43,12 @@ const reactionsSchema = z
     missing: reaction.default('report'),
     leaver_active: reaction.default('report'),
     orphan: reaction.default('report'),
+    /**
+     * An active account of a current employee in a system the policy no longer grants them (a birthright rule
+     * removed or narrowed). `fix` disables it through the mass-change guard on its `policy` path: adopting a policy
+     * that takes access from many people at once is held for an operator.
+     */
+    not_granted: reaction.default('report'),
     /** A collision has no safe automatic fix: `fix` is refused here. */
     collision: z.enum(['report', 'task']).default('report'),
   })
@@ -55,6 +62,7 @@ const DEFAULT_REACTIONS: DriftReactions = {
   missing: 'report',
   leaver_active: 'report',
   orphan: 'report',
+  not_granted: 'report',
   collision: 'report',
 };
 

@@ -107,8 +107,10 @@ export async function entitySnapshot(client: Client, taskQueue: string): Promise
       undefined,
     );
     const running = status.current !== undefined || status.queued > 0 || status.exceptions.length > 0;
+    const grace = [...new Set(status.pendingRevocations.flatMap((p) => p.revocations.map((r) => r.systemId)))];
     people.push({
       record: status.record,
+      ...(grace.length > 0 ? { graceSystems: grace } : {}),
       ...(last ? { hrChangedAt: last.receivedAt, eventId: last.eventId } : {}),
       ...(running ? { converging: true } : {}),
     });
@@ -213,6 +215,7 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
     );
     const what: Record<Finding['situation'], string> = {
       orphan: 'an account that belongs to no HR person',
+      not_granted: 'an active account the policy no longer grants this person',
       leaver_active: 'an account still active for someone HR says has left',
       collision:
         (f.hrIds?.length ?? 0) > 1
@@ -296,10 +299,21 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
         return { ...f, reaction, outcome: 'reported', firstSeenAt: firstSeen.get(findingKey(f)) ?? startedAt };
       });
       const actions: AccountAction[] = [];
+      /** Disables of what the policy no longer grants: a batch of their own, on the guard's `policy` path. */
+      const policyActions: AccountAction[] = [];
       const repairs = new Map<string, { missing: Set<string>; drift: Set<string> }>();
       for (const f of findings) {
         if (f.reaction !== 'fix') continue;
-        if (f.situation === 'orphan' || f.situation === 'leaver_active') {
+        if (f.situation === 'not_granted') {
+          if (!f.accountId) continue;
+          policyActions.push({
+            type: 'account_action',
+            systemId: f.systemId,
+            accountId: f.accountId,
+            action: 'disable',
+            reason: 'reconciliation: the policy no longer grants this account',
+          });
+        } else if (f.situation === 'orphan' || f.situation === 'leaver_active') {
           if (!f.accountId || f.active === false) {
             f.outcome = 'skipped';
             f.reason = 'already inactive';
@@ -350,7 +364,7 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
         const actionOutcome = new Map((g.actionResults ?? []).map((r) => [`${r.systemId}\u0000${r.accountId}`, r]));
         const eventOutcome = new Map(g.results.map((r) => [r.eventId, r]));
         for (const f of findings) {
-          if (f.reaction !== 'fix' || f.outcome === 'skipped') continue;
+          if (f.reaction !== 'fix' || f.outcome === 'skipped' || f.situation === 'not_granted') continue;
           if (f.situation === 'orphan' || f.situation === 'leaver_active') {
             const r = actionOutcome.get(`${f.systemId}\u0000${f.accountId ?? ''}`);
             f.outcome = r ? r.outcome : g.held ? 'held' : 'failed';
@@ -369,6 +383,25 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
               if (r.result?.outcome === 'rejected' && r.result.reason) f.reason = r.result.reason;
             }
           }
+        }
+      }
+      let policyGuard: DriftReport['policyGuard'];
+      if (policyActions.length > 0) {
+        const population = Math.max(hr.people.length, ...systems.map((s) => s.accounts.length));
+        const g = await deliverGuarded(await client(), deps.taskQueue, policy, {
+          path: 'policy',
+          batchId: `${input.runId}:policy`,
+          population,
+          events: [],
+          actions: policyActions,
+        });
+        policyGuard = { held: g.held, ...(g.holdId !== undefined ? { holdId: g.holdId } : {}), reasons: g.reasons };
+        const done = new Map((g.actionResults ?? []).map((r) => [`${r.systemId}\u0000${r.accountId}`, r]));
+        for (const f of findings) {
+          if (f.reaction !== 'fix' || f.situation !== 'not_granted') continue;
+          const r = done.get(`${f.systemId}\u0000${f.accountId ?? ''}`);
+          f.outcome = r ? r.outcome : g.held ? 'held' : 'failed';
+          if (r?.reason) f.reason = r.reason;
         }
       }
       for (const f of findings) {
@@ -438,6 +471,7 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
         findings,
         findingsOmitted: 0,
         ...(guard ? { guard } : {}),
+        ...(policyGuard ? { policyGuard } : {}),
         converged,
         unreachable,
       };

@@ -28,6 +28,11 @@ export interface HrPerson {
    * attribute differences count as drift yet.
    */
   converging?: boolean;
+  /**
+   * Systems whose access the person keeps for now on purpose (a mover's grace period before the old role's access is
+   * revoked): an account there is not `not_granted`.
+   */
+  graceSystems?: readonly string[];
 }
 
 export interface SystemAccounts {
@@ -234,6 +239,11 @@ export function classifyDrift(input: ClassifyInput): Classification {
       if (status === 'terminated') {
         if (account.active) add({ situation: 'leaver_active', ...base });
         else matching();
+        continue;
+      }
+      if (!expected && !p.converging && account.active && !(p.graceSystems ?? []).includes(sys.systemId)) {
+        // A policy change took this system from them (a mover's old role is revoked by their own grace timer).
+        add({ situation: 'not_granted', ...base });
         continue;
       }
       if (!expected || p.converging) {

@@ -79,6 +79,23 @@ describe('reconcile: classification', () => {
     assert.deepEqual(run([{ record: { ...a, status: 'pre_hire' } }], []).findings, []);
   });
 
+  it('an active account in a system the policy no longer grants is not_granted; not in a grace period, off, or converging', () => {
+    const r = active();
+    const notGiven = { expected: () => [] };
+    assert.deepEqual(
+      run([{ record: r }], [accountOf(r)], notGiven).findings.map((f) => [f.situation, f.hrId, f.accountId]),
+      [['not_granted', r.hrId, `acct-${r.hrId}`]],
+    );
+    assert.deepEqual(run([{ record: r }], [accountOf(r, { active: false })], notGiven).findings, [], 'already off');
+    assert.deepEqual(
+      run([{ record: r, graceSystems: ['wiki'] }], [accountOf(r)], notGiven).findings,
+      [],
+      "a mover's old access is revoked by their own grace timer",
+    );
+    assert.deepEqual(run([{ record: r, converging: true }], [accountOf(r)], notGiven).findings, [], 'converging');
+    assert.deepEqual(run([{ record: r }], [accountOf(r)]).findings, [], 'granted: matching');
+  });
+
   it('two people claiming one account (HR key and e-mail) is a collision, and neither is also missing', () => {
     const a = active();
     const b = active();

@@ -58,6 +58,8 @@ export interface DriftReport {
   findingsOmitted: number;
   /** The mass-change guard's answer to the run's fixes. */
   guard?: { held: boolean; holdId?: string; reasons: string[] };
+  /** The guard's answer to disabling what the policy no longer grants (`not_granted` fixes, path `policy`). */
+  policyGuard?: { held: boolean; holdId?: string; reasons: string[] };
   /** People who converged since the last run: HR change to the last step, seconds. */
   converged: { hrId: string; eventId: string; seconds: number }[];
   /** Systems that could not be listed, with the error's classification: nothing about them is concluded. */
