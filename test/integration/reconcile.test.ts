@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { openAuditStore } from '../../src/activities/audit';
 import type { EvidenceRecord } from '../../src/activities/audit';
 import { generateKey } from '../../src/codec';
@@ -116,7 +117,8 @@ describe('reconcile: the scheduled reconciliation reacts to every kind of drift 
     before: Set<string>,
   ): Promise<{ runId: string; report: DriftReport }> {
     const schedule = client.schedule.getHandle(reconcileScheduleId(t.taskQueue));
-    await schedule.trigger();
+    // ALLOW_ALL: the scheduler may not have seen the previous run end yet, and its SKIP policy would drop the trigger.
+    await schedule.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
     let runId = '';
     await waitFor(
       async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { PolicyInput } from '../../src/domain/policy';
 import { employeeWorkflowId } from '../../src/domain/ids';
 import { wallClock } from '../../src/domain/time';
@@ -100,7 +101,7 @@ describe('scheduled HR sync: the roster against what each entity last accepted',
 
   it('a run of the real Schedule (triggered now) reads the roster and leaves its evidence', async () => {
     const id = t.bamboo!.addEmployee(person());
-    await t.client.schedule.getHandle(syncScheduleId(t.taskQueue)).trigger();
+    await t.client.schedule.getHandle(syncScheduleId(t.taskQueue)).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
     await waitFor(
       async () => {
         for await (const e of t.audit.stream({}))
