@@ -74,9 +74,12 @@ async function main(): Promise<void> {
       );
       const code = await cli.exited;
       seconds = (Date.now() - t0) / 1000;
-      const out = cli.lines.join('\n');
-      const json = out.slice(out.indexOf('\n{') + 1, out.lastIndexOf('}') + 1);
-      summary = JSON.parse(json) as typeof summary;
+      // The summary is pretty-printed JSON on stdout: from a line `{` to the last line `}` (stderr has progress).
+      const from = cli.lines.indexOf('{');
+      const to = cli.lines.lastIndexOf('}');
+      if (from < 0 || to < from)
+        throw new Error(`no JSON summary from tenure import:\n${cli.lines.slice(-20).join('\n')}`);
+      summary = JSON.parse(cli.lines.slice(from, to + 1).join('\n')) as typeof summary;
       if (code !== 0) throw new Error(`tenure import exited ${code}:\n${cli.lines.slice(-20).join('\n')}`);
       // The rows' hires go on running after the import; the bench measures the import (its runs so far are noted).
       provisioned = await countWorkflows(t.client, hiresQuery(t.taskQueue, 'Completed'));

@@ -110,7 +110,8 @@ export async function hireWave(
         `${employeeWorkflowId(sample.hrId)}/hire/${sample.eventId}`,
       ])
     : { events: 0, workflowTasks: 0, activities: 0 };
-  const count = Math.max(1, accepted.length);
+  // Per hire that ran (a hire whose sender timed out still runs: the intake finishes delivering it).
+  const count = Math.max(1, ran);
   return {
     n,
     senders,
