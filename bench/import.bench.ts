@@ -71,6 +71,9 @@ async function main(): Promise<void> {
         { ...t.vars, TENURE_INTAKE_URL: t.intakeUrl, TENURE_LOG_LEVEL: 'warn' },
         'tenure import',
         ['import', file, '--json'],
+        [],
+        // The JSON summary has a line per row: keep every line.
+        Number.POSITIVE_INFINITY,
       );
       const code = await cli.exited;
       seconds = (Date.now() - t0) / 1000;

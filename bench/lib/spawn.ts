@@ -22,6 +22,8 @@ export function spawnTs(
   name: string,
   args: string[] = [],
   nodeArgs: string[] = [],
+  /** Lines kept (the oldest half is dropped past it); a long-lived worker's log need not stay whole. */
+  maxLines = 2000,
 ): Child {
   const child = spawn(process.execPath, [...nodeArgs, '-r', 'tsx/cjs', join(ROOT, file), ...args], {
     cwd: ROOT,
@@ -44,7 +46,7 @@ export function spawnTs(
     partial = parts.pop() ?? '';
     for (const l of parts) {
       lines.push(l);
-      if (lines.length > 2000) lines.splice(0, 1000);
+      if (lines.length > maxLines) lines.splice(0, Math.floor(maxLines / 2));
     }
   };
   child.stdout?.on('data', onData);
