@@ -41,6 +41,20 @@ export function queryParams(query: Record<string, string | number | boolean | un
   return params;
 }
 
+/**
+ * How an HR system's HTTP status is classified (BambooHR, HiBob, Workday): 429, or 503 with `Retry-After`, is a rate
+ * limit; 401/403 credentials; 404 not found; 409 conflict; 408 and 5xx (but 501) transient; anything else a request
+ * a person must fix.
+ */
+export function classifyHrisStatus(status: number, retryAfter: string | undefined): ConnectorErrorType {
+  if (status === 429 || (status === 503 && retryAfter !== undefined)) return 'rate_limited';
+  if (status === 401 || status === 403) return 'unauthorized';
+  if (status === 404) return 'not_found';
+  if (status === 409) return 'conflict';
+  if (status === 408 || (status >= 500 && status !== 501)) return 'transient';
+  return 'invalid_request';
+}
+
 /** `what` names the call in error messages, e.g. "okta: GET /Users". */
 export async function requestText(systemId: string, what: string, r: HttpTextRequest): Promise<HttpTextResponse> {
   // A rate-limited system's pace (src/activities/rate-limit.ts); immediate for every other system.

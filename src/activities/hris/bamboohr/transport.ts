@@ -14,8 +14,8 @@
  * BambooHR puts its error detail in the `X-BambooHR-Error-Message` header; messages carry it, the system
  * id, method and path (never the query), but never the API key or a request body.
  */
-import { requestText } from '../../http';
-import { ConnectorError, type ConnectorErrorType } from '../../identity';
+import { classifyHrisStatus, requestText } from '../../http';
+import { ConnectorError } from '../../identity';
 import { parseRetryAfter } from '../../scim/transport';
 
 export interface BambooTransportConfig {
@@ -45,15 +45,6 @@ export interface BambooResponse {
 }
 
 export const BAMBOO_DEFAULT_TIMEOUT_MS = 10_000;
-
-function classify(status: number, retryAfter: string | undefined): ConnectorErrorType {
-  if (status === 429 || (status === 503 && retryAfter !== undefined)) return 'rate_limited';
-  if (status === 401 || status === 403) return 'unauthorized';
-  if (status === 404) return 'not_found';
-  if (status === 409) return 'conflict';
-  if (status === 408 || (status >= 500 && status !== 501)) return 'transient';
-  return 'invalid_request';
-}
 
 /** Send one BambooHR API request. Resolves with 2xx responses only; everything else throws `ConnectorError`. */
 export async function bambooRequest(config: BambooTransportConfig, request: BambooRequest): Promise<BambooResponse> {
@@ -90,7 +81,7 @@ export async function bambooRequest(config: BambooTransportConfig, request: Bamb
     }
   }
 
-  const type = classify(status, retryAfter);
+  const type = classifyHrisStatus(status, retryAfter);
   const details: ConnectorError['details'] = { systemId, status };
   const retryAfterMs = parseRetryAfter(retryAfter);
   if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;

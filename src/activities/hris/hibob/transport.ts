@@ -16,8 +16,8 @@
  * `key` (a code) goes into `details.vendorCode`; the `error` text never leaves here (it can quote a person), nor
  * do the token, the request body or the query.
  */
-import { requestText } from '../../http';
-import { ConnectorError, type ConnectorErrorType } from '../../identity';
+import { classifyHrisStatus, requestText } from '../../http';
+import { ConnectorError } from '../../identity';
 import { parseRateLimitReset, parseRetryAfter } from '../../scim/transport';
 
 /** HiBob's documented production API base. */
@@ -53,15 +53,6 @@ export interface HibobResponse {
 
 /** A vendor error code is quoted only when it looks like a code (no spaces, no `@`): never free text. */
 const VENDOR_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
-
-function classify(status: number, retryAfter: string | undefined): ConnectorErrorType {
-  if (status === 429 || (status === 503 && retryAfter !== undefined)) return 'rate_limited';
-  if (status === 401 || status === 403) return 'unauthorized';
-  if (status === 404) return 'not_found';
-  if (status === 409) return 'conflict';
-  if (status === 408 || (status >= 500 && status !== 501)) return 'transient';
-  return 'invalid_request';
-}
 
 function vendorCodeOf(text: string): string | undefined {
   try {
@@ -106,7 +97,7 @@ export async function hibobRequest(config: HibobTransportConfig, request: HibobR
   }
 
   const retryAfter = response.header('retry-after');
-  const type = classify(status, retryAfter);
+  const type = classifyHrisStatus(status, retryAfter);
   const details: ConnectorError['details'] = { systemId, status };
   const retryAfterMs =
     parseRetryAfter(retryAfter) ??

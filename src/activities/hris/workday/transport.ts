@@ -15,8 +15,8 @@
  * like a code, never as free text. Messages carry the system id, method and the report's path; never the
  * password, the query (prompts can hold names) or a response body.
  */
-import { requestText } from '../../http';
-import { ConnectorError, type ConnectorErrorType } from '../../identity';
+import { classifyHrisStatus, requestText } from '../../http';
+import { ConnectorError } from '../../identity';
 import { parseRetryAfter } from '../../scim/transport';
 
 export const WORKDAY_DEFAULT_TIMEOUT_MS = 60_000;
@@ -38,15 +38,6 @@ export interface WorkdayResponse {
 }
 
 const VENDOR_CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
-
-function classify(status: number, retryAfter: string | undefined): ConnectorErrorType {
-  if (status === 429 || (status === 503 && retryAfter !== undefined)) return 'rate_limited';
-  if (status === 401 || status === 403) return 'unauthorized';
-  if (status === 404) return 'not_found';
-  if (status === 409) return 'conflict';
-  if (status === 408 || (status >= 500 && status !== 501)) return 'transient';
-  return 'invalid_request';
-}
 
 function vendorCodeOf(text: string): string | undefined {
   try {
@@ -95,7 +86,7 @@ export async function workdayGet(
     }
   }
   const retryAfter = response.header('retry-after');
-  const type = classify(status, retryAfter);
+  const type = classifyHrisStatus(status, retryAfter);
   const details: ConnectorError['details'] = { systemId, status };
   const retryAfterMs = parseRetryAfter(retryAfter);
   if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
