@@ -93,8 +93,19 @@ async function main(): Promise<void> {
         target: 'none',
         holds: l.timeouts === 0 && l.errors === 0,
         note:
-          `${l.ran} of the ${l.n} hires ran: the intake finishes a delivery after its sender gave up, and a sender ` +
-          `that retries with the same eventId is answered duplicate${l.errors ? `; ${l.errors} other errors` : ''}`,
+          `${l.ran} of the ${l.n} hires ran; past the intake's limit a sender is answered 503 overloaded at once and ` +
+          `resends after Retry-After (TenureClient does)${l.errors ? `; ${l.errors} other errors` : ''}`,
+      },
+      {
+        name: `senders answered 503 overloaded first, ${large} senders`,
+        value: l.overloadedSenders,
+        unit: 'senders',
+        note: `${l.overloadedAnswers} such answers in all; the answer times above include the waits and resends`,
+      },
+      {
+        name: `senders answered 503 overloaded first, ${small} from 50 senders`,
+        value: s.overloadedSenders,
+        unit: 'senders',
       },
       { name: `webhook to last account p50, ${small} hires`, value: s.toLastAccountMs.p50, unit: 'ms' },
       { name: `webhook to last account p99, ${small} hires`, value: s.toLastAccountMs.p99, unit: 'ms' },

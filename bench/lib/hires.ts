@@ -18,6 +18,9 @@ export interface WaveResult {
   perSecond: number;
   answerMs: Summary;
   timeouts: number;
+  /** Senders answered 503 `overloaded` at least once (they resent after Retry-After), and such answers in all. */
+  overloadedSenders: number;
+  overloadedAnswers: number;
   errors: number;
   notAccepted: number;
   /** From the webhook being sent to the person's last account write in any system. */
@@ -120,6 +123,8 @@ export async function hireWave(
     perSecond: ran / seconds,
     answerMs: summarize(sends.filter((s) => !s.timedOut).map((s) => s.answeredAt - s.sentAt)),
     timeouts: sends.filter((s) => s.timedOut).length,
+    overloadedSenders: sends.filter((s) => s.overloaded > 0).length,
+    overloadedAnswers: sends.reduce((n, s) => n + s.overloaded, 0),
     errors: sends.filter((s) => s.outcome === 'error' && !s.timedOut).length,
     notAccepted: sends.length - accepted.length,
     toLastAccountMs: summarize(toLast),

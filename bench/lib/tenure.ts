@@ -54,7 +54,8 @@ export interface BenchTenure {
   vars: Record<string, string>;
   client: Client;
   /** A fresh signed-webhook client (one per sender, as separate HR senders are). */
-  sender(timeoutMs?: number): TenureClient;
+  /** An HR sender; `onOverloaded` is told of each 503 `overloaded` it waits out and resends after. */
+  sender(timeoutMs?: number, onOverloaded?: () => void): TenureClient;
   /** Rows in the audit store. */
   auditRows(): Promise<number>;
   /** HR key → when the person's last account write happened in any stand-in (ms since epoch). */
@@ -197,8 +198,13 @@ export async function startBenchTenure(o: BenchTenureOptions): Promise<BenchTenu
       taskQueue,
       vars,
       client,
-      sender: (timeoutMs) =>
-        new TenureClient({ url: intakeUrl, secret: webhookSecret, ...(timeoutMs ? { timeoutMs } : {}) }),
+      sender: (timeoutMs, onOverloaded) =>
+        new TenureClient({
+          url: intakeUrl,
+          secret: webhookSecret,
+          ...(timeoutMs ? { timeoutMs } : {}),
+          ...(onOverloaded ? { onOverloaded } : {}),
+        }),
       async auditRows() {
         const r = await audit.query<{ n: string }>(`SELECT count(*) AS n FROM ${AUDIT_TABLE}`);
         return Number(r.rows[0]?.n ?? 0);
@@ -251,6 +257,8 @@ export interface SendResult {
   status: number;
   outcome: string;
   timedOut: boolean;
+  /** 503 `overloaded` answers waited out (Retry-After) and resent before this answer. */
+  overloaded: number;
   error?: string;
 }
 
@@ -267,11 +275,15 @@ export async function sendEvents(
   const out: SendResult[] = [];
   let next = 0;
   const lanes = Array.from({ length: Math.min(senders, events.length) }, async () => {
-    const sender = t.sender(timeoutMs);
+    let overloaded = 0;
+    const sender = t.sender(timeoutMs, () => {
+      overloaded += 1;
+    });
     for (;;) {
       const e = events[next++];
       if (!e) return;
       const sentAt = Date.now();
+      overloaded = 0;
       try {
         const a = await sender.sendEvent(e);
         out.push({
@@ -282,6 +294,7 @@ export async function sendEvents(
           status: a.status,
           outcome: a.outcome,
           timedOut: false,
+          overloaded,
         });
       } catch (err) {
         const code = (err as { code?: string }).code;
@@ -293,6 +306,7 @@ export async function sendEvents(
           status: 0,
           outcome: 'error',
           timedOut: code === 'ECONNABORTED' || code === 'ETIMEDOUT',
+          overloaded,
           error: code ?? (err as Error).message,
         });
       }

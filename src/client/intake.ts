@@ -32,6 +32,9 @@ import {
 } from './http-errors';
 import type { CountRefusal } from './refusals';
 import { RefusalLedger } from './refusals';
+import type { AdmissionOptions } from './admission';
+import { Admission } from './admission';
+import { BAMBOO_WEBHOOK_PATH } from './bamboohr-webhook';
 import { cleanEventText, cleanRecordText } from '../domain/text';
 import type { TenureMetrics } from '../observability/metrics';
 import { defaultTenureMetrics } from '../observability/metrics';
@@ -68,6 +71,11 @@ export interface IntakeOptions {
   trustProxy?: boolean | number | string;
   /** Where accepted and refused events are counted. @default defaultTenureMetrics() */
   metrics?: TenureMetrics;
+  /**
+   * Event webhooks delivered at once, and how long a request waits for room before it is answered 503 with
+   * `Retry-After` (src/client/admission.ts). @default { maxInFlight: 200, maxWaitMs: 10000 }
+   */
+  admission?: AdmissionOptions;
 }
 
 /** A refusal: HTTP status, a machine-readable code, and a message that says what is wrong. */
@@ -110,10 +118,19 @@ const KNOWN_ENDPOINTS = new Set([
   PLAN_PATH,
   GUARD_BATCH_PATH,
   '/slack/interactivity',
-  '/webhooks/bamboohr',
+  BAMBOO_WEBHOOK_PATH,
   HIBOB_WEBHOOK_PATH,
   '/healthz',
 ]);
+
+/** The event webhooks under admission control (one request, one delivery or a few). */
+const ADMITTED_PATHS: ReadonlySet<string> = new Set([GENERIC_WEBHOOK_PATH, BAMBOO_WEBHOOK_PATH, HIBOB_WEBHOOK_PATH]);
+
+function sourceOfPath(path: string): string {
+  if (path === BAMBOO_WEBHOOK_PATH) return 'bamboohr';
+  if (path === HIBOB_WEBHOOK_PATH) return 'hibob';
+  return 'generic-webhook';
+}
 
 /** The endpoint a request is for, as logs and evidence name it: never the raw path (it may hold anything). */
 export function endpointLabel(req: express.Request): string {
@@ -187,6 +204,27 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
 
   app.use(assignRequestId());
   app.use(ledger.guard(endpointLabel));
+  // Bursts: at most so many event deliveries at once; past that a short wait, then 503 with Retry-After.
+  let overloaded = 0;
+  let overloadLoggedAt = 0;
+  const admission = new Admission({
+    ...opts.admission,
+    now,
+    onOverloaded: (path, retryAfterSeconds) => {
+      metrics.hrEvent({ source: sourceOfPath(path), outcome: 'refused', reason: 'overloaded' });
+      overloaded += 1;
+      if (now() - overloadLoggedAt >= 10_000) {
+        log.warn(
+          { path, deferred: overloaded, retryAfterSeconds, ...admission.load },
+          'intake overloaded: answered 503',
+        );
+        overloadLoggedAt = now();
+        overloaded = 0;
+      }
+    },
+  });
+  app.locals.admission = admission;
+  app.use(admission.middleware(ADMITTED_PATHS));
 
   if (opts.codec) {
     app.use(

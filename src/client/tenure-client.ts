@@ -14,6 +14,23 @@ export interface TenureClientOptions {
   timeoutMs?: number;
   /** For `sendBatch`, which waits until every event was delivered or held. @default 600000 */
   batchTimeoutMs?: number;
+  /**
+   * `sendEvent` answered 503 `overloaded` (a burst: nothing of the request was read) is sent again after the
+   * answer's `Retry-After`, up to this many times; then the 503 is returned. @default 5
+   */
+  overloadRetries?: number;
+  /** Called before each such resend, with the wait (ms). */
+  onOverloaded?: (waitMs: number) => void;
+}
+
+/** The wait a `Retry-After` header asks for (seconds, or an HTTP date), with up to a second of jitter; 1 s if absent. */
+export function retryAfterMs(header: unknown, now = Date.now(), random = Math.random): number {
+  const raw = typeof header === 'string' ? header.trim() : '';
+  let ms = 1000;
+  if (/^\d+$/.test(raw)) ms = Number(raw) * 1000;
+  else if (raw !== '' && Number.isFinite(Date.parse(raw))) ms = Math.max(0, Date.parse(raw) - now);
+  // Senders told the same Retry-After do not all come back in the same millisecond.
+  return Math.min(ms, 300_000) + Math.floor(random() * 1000);
 }
 
 export interface SendBatchInput {
@@ -55,7 +72,13 @@ export class TenureClient {
   constructor(private readonly opts: TenureClientOptions) {}
 
   async sendEvent(event: SendEventInput): Promise<SendEventResult> {
-    const res = await this.post('/webhooks/hr', event);
+    let res = await this.post('/webhooks/hr', event);
+    for (let retry = 0; retry < (this.opts.overloadRetries ?? 5) && isOverloaded(res); retry++) {
+      const waitMs = retryAfterMs(res.headers['retry-after']);
+      this.opts.onOverloaded?.(waitMs);
+      await new Promise((r) => setTimeout(r, waitMs));
+      res = await this.post('/webhooks/hr', event);
+    }
     const data = res.data as Record<string, unknown>;
     if (res.status >= 400) {
       return {
@@ -101,7 +124,11 @@ export class TenureClient {
     return data as unknown as HirePlanResult & IgnoredFields;
   }
 
-  private async post(path: string, payload: unknown, timeoutMs?: number): Promise<{ status: number; data: unknown }> {
+  private async post(
+    path: string,
+    payload: unknown,
+    timeoutMs?: number,
+  ): Promise<{ status: number; data: unknown; headers: Record<string, unknown> }> {
     const body = JSON.stringify(payload);
     const ts = Math.floor(Date.now() / 1000);
     return axios.post(new URL(path, this.opts.url).toString(), body, {
@@ -114,4 +141,8 @@ export class TenureClient {
       validateStatus: () => true,
     });
   }
+}
+
+function isOverloaded(res: { status: number; data: unknown }): boolean {
+  return res.status === 503 && (res.data as { error?: unknown } | null)?.error === 'overloaded';
 }
