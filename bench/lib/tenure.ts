@@ -76,6 +76,15 @@ function workerTuningFromEnv(): Record<string, string> {
   return out;
 }
 
+/** Intake settings from this process's environment (`TENURE_INTAKE_MAX_IN_FLIGHT=50 npm run bench`), but not its port. */
+function tuningFromEnv(prefix: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, v] of Object.entries(process.env)) {
+    if (name.startsWith(prefix) && !/_(PORT|HOST)$/.test(name) && v !== undefined && v !== '') out[name] = v;
+  }
+  return out;
+}
+
 export async function startBenchTenure(o: BenchTenureOptions): Promise<BenchTenure> {
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async (): Promise<void> => {
@@ -163,7 +172,11 @@ export async function startBenchTenure(o: BenchTenureOptions): Promise<BenchTenu
       stops.push(() => w.stop());
       workers.push(w);
     }
-    const intake = spawnTs('src/client/intake-main.ts', { ...vars, TENURE_LOG_LEVEL: 'info' }, 'intake');
+    const intake = spawnTs(
+      'src/client/intake-main.ts',
+      { ...vars, TENURE_LOG_LEVEL: 'info', ...tuningFromEnv('TENURE_INTAKE_') },
+      'intake',
+    );
     stops.push(() => intake.stop());
     progress('waiting for the worker and intake processes');
     for (const w of workers) await w.waitForLine(/worker started/, 300_000);

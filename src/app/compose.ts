@@ -253,7 +253,11 @@ export function intakeOptions(
         }
       : {}),
     ...(env.TENURE_TRUST_PROXY ? { trustProxy: trustProxySetting(env.TENURE_TRUST_PROXY) } : {}),
-    admission: { maxInFlight: env.TENURE_INTAKE_MAX_IN_FLIGHT, maxWaitMs: env.TENURE_INTAKE_MAX_WAIT_MS },
+    admission: {
+      maxInFlight: env.TENURE_INTAKE_MAX_IN_FLIGHT,
+      maxWaitMs: env.TENURE_INTAKE_MAX_WAIT_MS,
+      targetLatencyMs: env.TENURE_INTAKE_TARGET_LATENCY_MS,
+    },
     port: env.TENURE_INTAKE_PORT,
     host: env.TENURE_INTAKE_HOST,
   };

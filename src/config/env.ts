@@ -17,10 +17,12 @@ export const envSchema = z.object({
   TENURE_INTAKE_PORT: port.default(8080),
   /** @default "127.0.0.1" */
   TENURE_INTAKE_HOST: z.string().min(1).default('127.0.0.1'),
-  /** Event webhooks the intake delivers at once; more wait (docs/webhook.md, "Bursts"). @default 200 */
+  /** Most event webhooks the intake delivers at once; more wait (docs/webhook.md, "Bursts"). @default 200 */
   TENURE_INTAKE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(200),
   /** Milliseconds a webhook waits for room before it is answered 503 with Retry-After. @default 10000 */
   TENURE_INTAKE_MAX_WAIT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  /** The answer time the intake's limit aims at: it admits what it answers in this time at the current pace. @default 5000 */
+  TENURE_INTAKE_TARGET_LATENCY_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
   /** Postgres for the audit store (secret: never logged); unset means the embedded store in the data folder. */
   DATABASE_URL: z.string().min(1).optional(),
   /** Bearer token of the codec endpoint, and the key of its Web UI sessions (secret). Unset: no codec endpoint. */

@@ -97,19 +97,47 @@ describe('intake admission: bursts are answered 503 with Retry-After, never held
     }
   });
 
-  it('estimates Retry-After from the line ahead and the recent pace, between 1 s and a minute', () => {
+  it('sets the limit from the pace of answers and the target answer time, within its bounds', () => {
     let t = 1_000_000;
-    const admission = new Admission({ maxInFlight: 10, maxWaitMs: 3_000, now: () => t });
-    assert.equal(admission.retryAfterSeconds(), 3, 'nothing finished yet: the wait itself');
-    // 20 finished in the last ten seconds: 2/s; nobody ahead still means at least a second.
-    for (let i = 0; i < 20; i++) (admission as unknown as { finished: number[] }).finished.push(t - i * 100);
-    assert.equal(admission.retryAfterSeconds(), 1);
-    (admission as unknown as { inFlight: number }).inFlight = 10;
-    assert.equal(admission.retryAfterSeconds(), 5);
-    (admission as unknown as { inFlight: number }).inFlight = 10_000;
-    assert.equal(admission.retryAfterSeconds(), 60);
+    const admission = new Admission({
+      maxInFlight: 100,
+      minInFlight: 4,
+      targetLatencyMs: 2_000,
+      maxWaitMs: 3_000,
+      now: () => t,
+    });
+    const finished = (admission as unknown as { finished: number[] }).finished;
+    assert.equal(admission.limit(), 4, 'no answer yet: the minimum');
+    // 20 answers over the last ten seconds: 2/s, so 4 in flight answer within 2 s.
+    for (let i = 0; i < 20; i++) finished.push(t - 10_000 + i * 500);
+    assert.equal(admission.pace(), 2);
+    assert.equal(admission.limit(), 4);
+    finished.splice(0);
+    for (let i = 0; i < 100; i++) finished.push(t - 10_000 + i * 100);
+    assert.equal(admission.limit(), 20);
+    finished.splice(0);
+    for (let i = 0; i < 5_000; i++) finished.push(t - 10_000 + i * 2);
+    assert.equal(admission.limit(), 100, 'never past the maximum');
     t += 20_000;
-    assert.equal(admission.retryAfterSeconds(), 3, 'an old pace is forgotten');
+    assert.equal(admission.pace(), 0, 'an old pace is forgotten');
+    assert.equal(admission.limit(), 4);
+  });
+
+  it('spreads the Retry-After of refused senders at the pace, after those in flight', () => {
+    let t = 1_000_000;
+    const admission = new Admission({ maxInFlight: 100, maxWaitMs: 3_000, now: () => t });
+    assert.equal(admission.retryAfterSeconds(), 3, 'no pace yet: the wait itself');
+    const finished = (admission as unknown as { finished: number[] }).finished;
+    for (let i = 0; i < 20; i++) finished.push(t - 10_000 + i * 500);
+    // 2 answers a second, nobody in flight: one refused sender every half second.
+    assert.deepEqual(
+      Array.from({ length: 6 }, () => admission.retryAfterSeconds()),
+      [1, 1, 2, 2, 3, 3],
+    );
+    (admission as unknown as { inFlight: number }).inFlight = 10;
+    assert.equal(admission.retryAfterSeconds(), 6, '10 in flight at 2/s: after 5 s');
+    (admission as unknown as { inFlight: number }).inFlight = 10_000;
+    assert.equal(admission.retryAfterSeconds(), 300, 'at most five minutes');
   });
 });
 
