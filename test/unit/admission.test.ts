@@ -124,7 +124,7 @@ describe('intake admission: bursts are answered 503 with Retry-After, never held
   });
 
   it('spreads the Retry-After of refused senders at the pace, after those in flight', () => {
-    let t = 1_000_000;
+    const t = 1_000_000;
     const admission = new Admission({ maxInFlight: 100, maxWaitMs: 3_000, now: () => t });
     assert.equal(admission.retryAfterSeconds(), 3, 'no pace yet: the wait itself');
     const finished = (admission as unknown as { finished: number[] }).finished;
