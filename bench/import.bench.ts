@@ -13,7 +13,7 @@ import { hiresQuery } from './lib/hires';
 import type { Figure } from './lib/results';
 import { report } from './lib/results';
 import { progress, scaled } from './lib/scale';
-import { spawnTs } from './lib/spawn';
+import { spawnShipped } from './lib/spawn';
 import { hireRecord, startBenchTenure, stopPostgres } from './lib/tenure';
 import { countWorkflows, startBenchServer } from './lib/temporal';
 
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       writeFileSync(file, rosterCsv(`IMP${Date.now().toString(36)}N`, n));
       progress(`tenure import: ${n} rows`);
       const t0 = Date.now();
-      const cli = spawnTs(
+      const cli = spawnShipped(
         'src/client/cli.ts',
         { ...t.vars, TENURE_INTAKE_URL: t.intakeUrl, TENURE_LOG_LEVEL: 'warn' },
         'tenure import',

@@ -11,6 +11,13 @@ cd "$root"
 bash scripts/setup.sh
 export TEMPORAL_CLI="${TEMPORAL_CLI:-$root/.tools/bin/temporal}"
 export BENCH_RUN_ID="${BENCH_RUN_ID:-$(date -u +%Y-%m-%dT%H-%M-%SZ)}"
+# Tenure's entry points run as they ship (compiled, as the Dockerfile runs them), built once for every bench;
+# BENCH_FROM_SOURCE=1 runs them from the TypeScript sources instead.
+if [ "${BENCH_FROM_SOURCE:-}" != "1" ]; then
+  export BENCH_BUILD_DIR="$root/.bench-build"
+  rm -rf "$BENCH_BUILD_DIR"
+  node node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir "$BENCH_BUILD_DIR"
+fi
 status=0
 start=$SECONDS
 for b in bench/*.bench.ts; do

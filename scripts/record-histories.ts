@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     if (wanted('serial')) await serial();
     if (wanted('people')) await people();
     if (wanted('repair')) await repair();
+    if (wanted('priority')) await priority();
   } finally {
     await stopSharedServer();
   }
@@ -298,6 +299,25 @@ async function people(): Promise<void> {
     t.app.faults.clear();
     await save(t, 'approval-eligibility', approvalWorkflowId(r.hrId, 'hire-5', 'wiki'));
     await save(t, 'onboarding-exception-owner', hireId);
+  } finally {
+    await t.stop();
+  }
+}
+
+/**
+ * Runs at `RUN_PRIORITY` (RUN_PRIORITY_PATCH): a hire that runs at once, then a title change, so the entity's
+ * history holds two children started with a priority of their own, and the entity's own priority from the intake.
+ */
+async function priority(): Promise<void> {
+  const t = await startTenure({ codecKeys: REPLAY_CODEC_KEYS });
+  try {
+    const r = makeRecord({ hrId: 'REPLAY7', hireDate: '2025-02-03' });
+    await t.tenure.sendEvent({ eventId: 'hire-7', kind: 'hire', record: r });
+    await waitResult(t, eventWorkflowId(r.hrId, 'hire', 'hire-7'));
+    const changed = { ...r, title: 'Staff Engineer', sourceUpdatedAt: new Date().toISOString() };
+    await t.tenure.sendEvent({ eventId: 'title-7', kind: 'change', record: changed });
+    await waitResult(t, eventWorkflowId(r.hrId, 'change', 'title-7'));
+    await save(t, 'employee-priority', employeeWorkflowId(r.hrId));
   } finally {
     await t.stop();
   }

@@ -1,6 +1,11 @@
-/** A TypeScript program of this repository as a child process (`node -r tsx/cjs <file>`), its output kept. */
+/**
+ * Programs of this repository as child processes, their output kept: Tenure's entry points as they ship (compiled
+ * to JavaScript, as the Dockerfile runs them with `node dist/...`), and the bench's own TypeScript programs
+ * (`node -r tsx/cjs <file>`).
+ */
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -16,6 +21,7 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+/** A TypeScript program of this repository, run from its source with tsx. */
 export function spawnTs(
   file: string,
   env: Record<string, string | undefined>,
@@ -25,7 +31,51 @@ export function spawnTs(
   /** Lines kept (the oldest half is dropped past it); a long-lived worker's log need not stay whole. */
   maxLines = 2000,
 ): Child {
-  const child = spawn(process.execPath, [...nodeArgs, '-r', 'tsx/cjs', join(ROOT, file), ...args], {
+  return spawnNode([...nodeArgs, '-r', 'tsx/cjs', join(ROOT, file), ...args], env, name, maxLines);
+}
+
+let buildDir: string | undefined;
+
+/**
+ * Where Tenure is compiled for the benches: `BENCH_BUILD_DIR` when set (scripts/bench.sh builds once for all
+ * benches), else `.bench-build/` compiled once by this process (`tsc -p tsconfig.build.json`, as `npm run build`).
+ */
+export function shippedBuild(): string {
+  if (buildDir) return buildDir;
+  const given = process.env.BENCH_BUILD_DIR;
+  if (given && existsSync(join(given, 'workers', 'main.js'))) return (buildDir = given);
+  const dir = join(ROOT, '.bench-build');
+  execFileSync(
+    process.execPath,
+    [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', dir],
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+    },
+  );
+  return (buildDir = dir);
+}
+
+/**
+ * One of Tenure's entry points (`src/workers/main.ts`, `src/client/intake-main.ts`, `src/client/cli.ts`) as it ships:
+ * the compiled JavaScript, without tsx (whose compiler costs a process about 30 MB). `BENCH_FROM_SOURCE=1` runs
+ * the TypeScript sources instead.
+ */
+export function spawnShipped(
+  file: string,
+  env: Record<string, string | undefined>,
+  name: string,
+  args: string[] = [],
+  nodeArgs: string[] = [],
+  maxLines = 2000,
+): Child {
+  if (process.env.BENCH_FROM_SOURCE === '1') return spawnTs(file, env, name, args, nodeArgs, maxLines);
+  const compiled = join(shippedBuild(), file.replace(/^src\//, '').replace(/\.ts$/, '.js'));
+  return spawnNode([...nodeArgs, compiled, ...args], env, name, maxLines);
+}
+
+function spawnNode(argv: string[], env: Record<string, string | undefined>, name: string, maxLines: number): Child {
+  const child = spawn(process.execPath, argv, {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

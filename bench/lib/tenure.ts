@@ -23,7 +23,7 @@ import { createDatabase, startPostgres } from '../../test/helpers/postgres';
 import type { StartedPostgres } from '../../test/helpers/postgres';
 import { progress } from './scale';
 import type { Child } from './spawn';
-import { spawnTs } from './spawn';
+import { spawnShipped } from './spawn';
 import { benchClient } from './temporal';
 
 export interface BenchTenureOptions {
@@ -154,7 +154,7 @@ export async function startBenchTenure(o: BenchTenureOptions): Promise<BenchTenu
     };
     const workers: Child[] = [];
     for (let i = 0; i < (o.workers ?? 1); i += 1) {
-      const w = spawnTs(
+      const w = spawnShipped(
         'src/workers/main.ts',
         {
           ...vars,
@@ -172,7 +172,7 @@ export async function startBenchTenure(o: BenchTenureOptions): Promise<BenchTenu
       stops.push(() => w.stop());
       workers.push(w);
     }
-    const intake = spawnTs(
+    const intake = spawnShipped(
       'src/client/intake-main.ts',
       { ...vars, TENURE_LOG_LEVEL: 'info', ...tuningFromEnv('TENURE_INTAKE_') },
       'intake',

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { HrEvent } from '../domain/employee';
 import { employeeWorkflowId } from '../domain/ids';
+import { ENTITY_PRIORITY } from '../domain/priority';
 import { employeeWorkflow } from '../workflows/employee/employee';
 import type { DeliverEventResult } from '../workflows/employee/messages';
 import { deliverEventUpdate } from '../workflows/employee/messages';
@@ -19,6 +20,8 @@ export async function deliverHrEvent(client: Client, taskQueue: string, event: H
     args: [{ hrId }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     typedSearchAttributes: [{ key: EMPLOYEE_ID, value: hrId }],
+    // The sender waits for the entity's answer: its tasks go ahead of the runs' (src/domain/priority.ts).
+    priority: { priorityKey: ENTITY_PRIORITY },
   });
   return client.workflow.executeUpdateWithStart(deliverEventUpdate, {
     args: [event],

@@ -28,7 +28,7 @@ import type { GuardBatch, GuardedDelivery, GuardPath } from './types';
 export type { AccountAction, GuardBatch, GuardedDelivery, GuardPath } from './types';
 
 /** Deliveries in flight at once for a batch (people in parallel, each person's events in order). */
-const BATCH_CONCURRENCY = 8;
+const BATCH_CONCURRENCY = 32;
 /** How long a counted population is reused. */
 const POPULATION_TTL_MS = 60_000;
 

@@ -15,6 +15,7 @@ import { freePort } from '../../src/dev/ports';
 import type { ScimPeer } from '../../src/dev/scim-peer';
 import { startScimPeer } from '../../src/dev/scim-peer';
 import { employeeWorkflowId, eventWorkflowId } from '../../src/domain/ids';
+import { ENTITY_PRIORITY, RUN_PRIORITY } from '../../src/domain/priority';
 import type { onboardingWorkflow } from '../../src/workflows/onboarding/onboarding';
 import { spawnEntryPoint } from '../helpers/processes';
 import { daysAgo, makeRecord } from '../helpers/records';
@@ -26,7 +27,7 @@ import { resultWhenStarted } from '../helpers/wait';
  * at once and to wait half a second for room, with no worker yet, so the two it admits stay in flight. The other
  * senders are answered 503 `overloaded` at once instead of being held until they time out, and nothing of their
  * events started; once a worker runs, the held two are accepted, the refused ones sent again are accepted too (not
- * duplicates), and every hire ends with its account.
+ * duplicates), and every hire ends with its account. The entities run at a higher task priority than their runs.
  */
 describe('intake under a burst: 503 overloaded with Retry-After, and nothing lost', function () {
   this.timeout(300_000);
@@ -140,6 +141,10 @@ describe('intake under a burst: 503 overloaded with Retry-After, and nothing los
       const mine = idp.users().filter((u) => u.externalId === r.hrId);
       assert.equal(mine.length, 1, `one account for ${r.hrId}`);
       assert.equal(mine[0]?.active, true);
+      // The entity's tasks (the intake's answers) go ahead of its runs' steps (src/domain/priority.ts).
+      const entity = await client.workflow.getHandle(employeeWorkflowId(r.hrId)).describe();
+      assert.equal(entity.priority?.priorityKey, ENTITY_PRIORITY);
+      assert.equal((await handle.describe()).priority?.priorityKey, RUN_PRIORITY);
     }
   });
 });

@@ -28,6 +28,7 @@ import {
 } from '../../domain/entity-rules';
 import { eventWorkflowId } from '../../domain/ids';
 import type { Plan } from '../../domain/plan';
+import { RUN_PRIORITY } from '../../domain/priority';
 import type { ExitPlanResult } from '../../domain/plan-exit';
 import { summarizePlan } from '../../domain/plan';
 import { planRetentionDeletion, planRevocations, prunePending, roleChanges } from '../../domain/plan-change';
@@ -99,6 +100,13 @@ const MAX_REASON = 500;
  * its own. Before it, such an event was accepted with nothing to do. Only events with `repair` reach the new path.
  */
 export const RECONCILE_REPAIR_PATCH = 'tenure-reconcile-repair';
+
+/**
+ * Runs start at `RUN_PRIORITY`, below the entity's own tasks (`ENTITY_PRIORITY`, set by the intake): under a burst the
+ * intake's answers do not wait behind the steps of runs already accepted. Before it, a run inherited the entity's
+ * priority.
+ */
+export const RUN_PRIORITY_PATCH = 'tenure-run-priority';
 
 const { planEvent, planExitEvent, planChangeEvent, planRepairEvent } = proxyLocalActivities<TenureActivities>({
   startToCloseTimeout: '30 seconds',
@@ -987,11 +995,13 @@ class Employee {
     entry.state = 'running';
     const scope = new CancellationScope();
     this.currentScope = scope;
+    const priority = patched(RUN_PRIORITY_PATCH) ? { priority: { priorityKey: RUN_PRIORITY } } : {};
     const child = scope.run(() =>
       executeChild(WORKFLOWS[workflow], {
         workflowId,
         args: [input],
         typedSearchAttributes: childSearchAttributes(entry, input),
+        ...priority,
       }),
     );
     return child.then(
