@@ -105,6 +105,8 @@ async function main(): Promise<void> {
         unit: 'MiB',
         baseline: mib(r.workerBefore),
         baselineName: 'before',
+        target: '< 500 MB',
+        holds: (r.workerPeak ?? Infinity) < 500e6,
       },
       {
         name: `worker RSS growth over the last ${settleMs / 1000} s`,
