@@ -40,7 +40,18 @@ const ioModules = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', '.data/', 'dist/', '.bench-build/', 'artifacts/', 'test/helpers/reporter.js', 'bin/'] },
+  {
+    ignores: [
+      'node_modules/',
+      '.tools/',
+      '.data/',
+      'dist/',
+      '.bench-build/',
+      'artifacts/',
+      'test/helpers/reporter.js',
+      'bin/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
