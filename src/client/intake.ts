@@ -72,8 +72,9 @@ export interface IntakeOptions {
   /** Where accepted and refused events are counted. @default defaultTenureMetrics() */
   metrics?: TenureMetrics;
   /**
-   * Event webhooks delivered at once, and how long a request waits for room before it is answered 503 with
-   * `Retry-After` (src/client/admission.ts). @default { maxInFlight: 200, maxWaitMs: 10000 }
+   * Event webhooks delivered at once (from the pace of answers and a target answer time, within bounds), and how
+   * long a request waits for room before it is answered 503 with `Retry-After` (src/client/admission.ts).
+   * @default { minInFlight: 16, maxInFlight: 200, targetLatencyMs: 5000, maxWaitMs: 10000 }
    */
   admission?: AdmissionOptions;
 }
@@ -223,7 +224,6 @@ export function createIntakeApp(opts: IntakeOptions): express.Express {
       }
     },
   });
-  app.locals.admission = admission;
   app.use(admission.middleware(ADMITTED_PATHS));
 
   if (opts.codec) {
