@@ -1,25 +1,16 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { stringify } from 'yaml';
-import type { EmbeddedAuditServer } from '../../src/activities/audit';
-import { startEmbeddedAuditServer } from '../../src/activities/audit';
-import { dataConverter, generateKey, loadKeyRing } from '../../src/codec';
+import { dataConverter, loadKeyRing } from '../../src/codec';
 import type { SendEventResult } from '../../src/client/tenure-client';
 import { TenureClient } from '../../src/client/tenure-client';
-import { freePort } from '../../src/dev/ports';
 import type { ScimPeer } from '../../src/dev/scim-peer';
-import { startScimPeer } from '../../src/dev/scim-peer';
 import { employeeWorkflowId, eventWorkflowId } from '../../src/domain/ids';
 import { ENTITY_PRIORITY, RUN_PRIORITY } from '../../src/domain/priority';
 import type { onboardingWorkflow } from '../../src/workflows/onboarding/onboarding';
-import { spawnEntryPoint } from '../helpers/processes';
+import { entryPointSetup, spawnEntryPoint } from '../helpers/processes';
 import { daysAgo, makeRecord } from '../helpers/records';
-import { connectClient, devServer, uniqueTaskQueue } from '../helpers/temporal';
+import { connectClient } from '../helpers/temporal';
 import { resultWhenStarted } from '../helpers/wait';
 
 /**
@@ -39,41 +30,9 @@ describe('intake under a burst: 503 overloaded with Retry-After, and nothing los
   let secret: string;
 
   before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tenure-burst-'));
-    stops.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
-    const audit: EmbeddedAuditServer = await startEmbeddedAuditServer({ dataDir: join(dir, 'audit') });
-    stops.push(() => audit.close());
-    idp = await startScimPeer({ name: 'idp' });
-    stops.push(() => idp.close());
-    const policyFile = join(dir, 'policy.yaml');
-    writeFileSync(
-      policyFile,
-      stringify({
-        timing: { activationTime: '09:00', defaultTimeZone: 'UTC' },
-        systems: [
-          {
-            id: 'idp',
-            name: 'Identity provider',
-            kind: 'identity-provider',
-            connector: { type: 'scim', baseUrl: idp.url },
-          },
-        ],
-        birthright: [{ name: 'everyone', systems: ['idp'] }],
-      }),
-    );
-    const port = await freePort();
-    secret = randomBytes(24).toString('hex');
-    url = `http://127.0.0.1:${port}`;
-    vars = {
-      TEMPORAL_ADDRESS: devServer().address,
-      TEMPORAL_NAMESPACE: 'default',
-      TENURE_TASK_QUEUE: uniqueTaskQueue('burst'),
-      TENURE_POLICY: policyFile,
-      TENURE_CODEC_KEYS: `k1:${generateKey()}`,
-      TENURE_WEBHOOK_SECRET: secret,
-      TENURE_INTAKE_PORT: String(port),
-      DATABASE_URL: audit.databaseUrl,
-    };
+    const setup = await entryPointSetup('burst', ['idp'], stops);
+    ({ vars, intakeUrl: url, webhookSecret: secret } = setup);
+    idp = setup.peers.idp as ScimPeer;
     const intake = spawnEntryPoint(
       'intake',
       { ...vars, TENURE_INTAKE_MAX_IN_FLIGHT: '2', TENURE_INTAKE_MAX_WAIT_MS: '500' },

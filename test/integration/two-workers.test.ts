@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { stringify } from 'yaml';
-import type { EmbeddedAuditServer } from '../../src/activities/audit';
-import { openAuditStore, startEmbeddedAuditServer } from '../../src/activities/audit';
-import { dataConverter, generateKey, loadKeyRing } from '../../src/codec';
+import { openAuditStore } from '../../src/activities/audit';
+import { dataConverter, loadKeyRing } from '../../src/codec';
 import { TenureClient } from '../../src/client/tenure-client';
-import { freePort } from '../../src/dev/ports';
 import type { ScimPeer } from '../../src/dev/scim-peer';
-import { startScimPeer } from '../../src/dev/scim-peer';
 import { eventWorkflowId } from '../../src/domain/ids';
 import type { onboardingWorkflow } from '../../src/workflows/onboarding/onboarding';
 import type { TenureProcess } from '../helpers/processes';
-import { spawnEntryPoint } from '../helpers/processes';
+import { entryPointSetup, spawnEntryPoint } from '../helpers/processes';
 import { makeRecord } from '../helpers/records';
-import { connectClient, uniqueTaskQueue, devServer } from '../helpers/temporal';
+import { connectClient } from '../helpers/temporal';
 import { resultWhenStarted } from '../helpers/wait';
 
 /**
@@ -33,47 +25,15 @@ describe('two worker processes on one task queue', function () {
   let wiki: ScimPeer;
   let tenure: TenureClient;
   let client: Client;
-  let audit: EmbeddedAuditServer;
+  let databaseUrl: string;
   const workers: TenureProcess[] = [];
 
   before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tenure-two-workers-'));
-    stops.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
-    audit = await startEmbeddedAuditServer({ dataDir: join(dir, 'audit') });
-    stops.push(() => audit.close());
-    idp = await startScimPeer({ name: 'idp' });
-    stops.push(() => idp.close());
-    wiki = await startScimPeer({ name: 'wiki' });
-    stops.push(() => wiki.close());
-    const policyFile = join(dir, 'policy.yaml');
-    writeFileSync(
-      policyFile,
-      stringify({
-        timing: { activationTime: '09:00', defaultTimeZone: 'UTC' },
-        systems: [
-          {
-            id: 'idp',
-            name: 'Identity provider',
-            kind: 'identity-provider',
-            connector: { type: 'scim', baseUrl: idp.url },
-          },
-          { id: 'wiki', name: 'Wiki', kind: 'app', connector: { type: 'scim', baseUrl: wiki.url }, dependsOn: ['idp'] },
-        ],
-        birthright: [{ name: 'everyone', systems: ['idp', 'wiki'] }],
-      }),
-    );
-    const intakePort = await freePort();
-    const webhookSecret = randomBytes(24).toString('hex');
-    const vars: Record<string, string> = {
-      TEMPORAL_ADDRESS: devServer().address,
-      TEMPORAL_NAMESPACE: 'default',
-      TENURE_TASK_QUEUE: uniqueTaskQueue('two-workers'),
-      TENURE_POLICY: policyFile,
-      TENURE_CODEC_KEYS: `k1:${generateKey()}`,
-      TENURE_WEBHOOK_SECRET: webhookSecret,
-      TENURE_INTAKE_PORT: String(intakePort),
-      DATABASE_URL: audit.databaseUrl,
-    };
+    const setup = await entryPointSetup('two-workers', ['idp', 'wiki'], stops);
+    const { vars, intakeUrl, webhookSecret } = setup;
+    idp = setup.peers.idp as ScimPeer;
+    wiki = setup.peers.wiki as ScimPeer;
+    databaseUrl = setup.databaseUrl;
     for (const identity of ['worker-1', 'worker-2']) {
       const w = spawnEntryPoint('worker', { ...vars, TENURE_WORKER_IDENTITY: identity }, identity);
       stops.push(() => w.kill('SIGKILL'));
@@ -83,7 +43,7 @@ describe('two worker processes on one task queue', function () {
     stops.push(() => intake.kill('SIGTERM'));
     for (const w of workers) await w.waitForLine(/worker started/, 240_000);
     await intake.waitForLine(/intake server listening/, 120_000);
-    tenure = new TenureClient({ url: `http://127.0.0.1:${intakePort}`, secret: webhookSecret });
+    tenure = new TenureClient({ url: intakeUrl, secret: webhookSecret });
     const c = await connectClient(dataConverter(loadKeyRing(vars)));
     stops.push(c.close);
     client = c.client;
@@ -128,7 +88,7 @@ describe('two worker processes on one task queue', function () {
       }
     }
     // Both processes wrote to the one audit store: each account's creation is there once.
-    const store = await openAuditStore({ databaseUrl: audit.databaseUrl });
+    const store = await openAuditStore({ databaseUrl });
     try {
       for (const record of records) {
         const created: string[] = [];
