@@ -61,15 +61,9 @@ export function shippedBuild(): string {
  * the compiled JavaScript, without tsx (whose compiler costs a process about 30 MB). `BENCH_FROM_SOURCE=1` runs
  * the TypeScript sources instead.
  */
-export function spawnShipped(
-  file: string,
-  env: Record<string, string | undefined>,
-  name: string,
-  args: string[] = [],
-  nodeArgs: string[] = [],
-  maxLines = 2000,
-): Child {
-  if (process.env.BENCH_FROM_SOURCE === '1') return spawnTs(file, env, name, args, nodeArgs, maxLines);
+export function spawnShipped(...program: Parameters<typeof spawnTs>): Child {
+  if (process.env.BENCH_FROM_SOURCE === '1') return spawnTs(...program);
+  const [file, env, name, args = [], nodeArgs = [], maxLines = 2000] = program;
   const compiled = join(shippedBuild(), file.replace(/^src\//, '').replace(/\.ts$/, '.js'));
   return spawnNode([...nodeArgs, compiled, ...args], env, name, maxLines);
 }
