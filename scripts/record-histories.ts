@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     if (wanted('people')) await people();
     if (wanted('repair')) await repair();
     if (wanted('priority')) await priority();
+    if (wanted('folded')) await folded();
   } finally {
     await stopSharedServer();
   }
@@ -318,6 +319,23 @@ async function priority(): Promise<void> {
     await t.tenure.sendEvent({ eventId: 'title-7', kind: 'change', record: changed });
     await waitResult(t, eventWorkflowId(r.hrId, 'change', 'title-7'));
     await save(t, 'employee-priority', employeeWorkflowId(r.hrId));
+  } finally {
+    await t.stop();
+  }
+}
+
+/**
+ * A late hire whose create steps carry out their systems' activation (`tenure-fold-activation`, `createActiveAccount`):
+ * one activity per system where the runs recorded before it have two.
+ */
+async function folded(): Promise<void> {
+  const t = await startTenure({ codecKeys: REPLAY_CODEC_KEYS });
+  try {
+    const r = makeRecord({ hrId: 'REPLAY8', hireDate: '2025-02-03' });
+    await t.tenure.sendEvent({ eventId: 'hire-8', kind: 'hire', record: r });
+    const id = eventWorkflowId(r.hrId, 'hire', 'hire-8');
+    await waitResult(t, id);
+    await save(t, 'onboarding-folded', id);
   } finally {
     await t.stop();
   }

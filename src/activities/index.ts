@@ -101,6 +101,14 @@ export interface StepResult {
   workEmail?: string;
   /** When the system confirmed it. */
   at: string;
+  /** `createActiveAccount`: the activation step done in the same activity. */
+  activation?: StepResult;
+}
+
+/** A create step that also carries out the system's activation step (the hire instant has passed). */
+export interface CreateActiveInput extends StepInput {
+  /** The activation step's id: its evidence is written under its own key, as if it had run on its own. */
+  activationStepId: string;
 }
 
 /** Builds the activities with their dependencies injected, so tests pass real local peers. */
@@ -247,6 +255,55 @@ export function createActivities(deps: ActivityDeps) {
     return input.workEmail;
   }
 
+  /** Creates (or adopts) the account, disabled until the hire instant, and reads it back. */
+  function createAccount(input: StepInput): Promise<StepResult> {
+    return step(input, 'create_account', async () => {
+      const c = connector(input.systemId);
+      const userName = requireEmail(input);
+      const name = displayName(input.record);
+      const existing = await c.findByHrKey(input.record.hrId, userName);
+      const managerHrId = input.record.managerHrId;
+      const manager = managerHrId ? await c.findByHrKey(managerHrId) : undefined;
+      const { account, outcome } = await c.ensureAccount({
+        hrId: input.record.hrId,
+        userName,
+        givenName: name.givenName,
+        familyName: name.familyName,
+        email: userName,
+        title: input.record.title,
+        department: input.record.department,
+        ...(manager ? { managerId: manager.id } : {}),
+        countryCode: input.record.location.countryCode,
+        location: input.record.location.name,
+        // Pre-provisioned accounts stay disabled; an account that is already active is left active.
+        active: existing?.active ?? false,
+      });
+      const back = await readBack(c, input.record.hrId, userName, account.active);
+      const licence = await assignDirectLicence(c, input, account.id);
+      return {
+        result: { outcome, accountId: account.id, at: new Date().toISOString() },
+        detail: input.licence ? { licence: input.licence, ...licence?.detail } : {},
+        readBack: { found: true, accountId: back.id, active: back.active, ...licence?.readBack },
+      };
+    });
+  }
+
+  /** Enables the account at the hire instant and reads it back active. */
+  function activateAccount(input: StepInput): Promise<StepResult> {
+    return step(input, 'activate_account', async () => {
+      const c = connector(input.systemId);
+      const userName = requireEmail(input);
+      const accountId = input.accountId ?? (await c.findByHrKey(input.record.hrId, userName))?.id;
+      if (!accountId) throw ApplicationFailure.nonRetryable('no account to activate', 'not_found');
+      await c.setActive(accountId, true, activationReason(input.runKind, true));
+      const back = await readBack(c, input.record.hrId, userName, true);
+      return {
+        result: { outcome: 'activated', accountId, at: new Date().toISOString() },
+        readBack: { found: true, accountId: back.id, active: back.active },
+      };
+    });
+  }
+
   return {
     ...createPeopleActivities({
       slack: deps.slack,
@@ -318,38 +375,7 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
-    /** Creates (or adopts) the account, disabled until the hire instant, and reads it back. */
-    createAccount(input: StepInput): Promise<StepResult> {
-      return step(input, 'create_account', async () => {
-        const c = connector(input.systemId);
-        const userName = requireEmail(input);
-        const name = displayName(input.record);
-        const existing = await c.findByHrKey(input.record.hrId, userName);
-        const managerHrId = input.record.managerHrId;
-        const manager = managerHrId ? await c.findByHrKey(managerHrId) : undefined;
-        const { account, outcome } = await c.ensureAccount({
-          hrId: input.record.hrId,
-          userName,
-          givenName: name.givenName,
-          familyName: name.familyName,
-          email: userName,
-          title: input.record.title,
-          department: input.record.department,
-          ...(manager ? { managerId: manager.id } : {}),
-          countryCode: input.record.location.countryCode,
-          location: input.record.location.name,
-          // Pre-provisioned accounts stay disabled; an account that is already active is left active.
-          active: existing?.active ?? false,
-        });
-        const back = await readBack(c, input.record.hrId, userName, account.active);
-        const licence = await assignDirectLicence(c, input, account.id);
-        return {
-          result: { outcome, accountId: account.id, at: new Date().toISOString() },
-          detail: input.licence ? { licence: input.licence, ...licence?.detail } : {},
-          readBack: { found: true, accountId: back.id, active: back.active, ...licence?.readBack },
-        };
-      });
-    },
+    createAccount,
 
     /** Adds the account to each group the policy grants; already a member counts as done. */
     assignGroups(input: StepInput): Promise<StepResult> {
@@ -376,20 +402,22 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
-    /** Enables the account at the hire instant and reads it back active. */
-    activateAccount(input: StepInput): Promise<StepResult> {
-      return step(input, 'activate_account', async () => {
-        const c = connector(input.systemId);
-        const userName = requireEmail(input);
-        const accountId = input.accountId ?? (await c.findByHrKey(input.record.hrId, userName))?.id;
-        if (!accountId) throw ApplicationFailure.nonRetryable('no account to activate', 'not_found');
-        await c.setActive(accountId, true, activationReason(input.runKind, true));
-        const back = await readBack(c, input.record.hrId, userName, true);
-        return {
-          result: { outcome: 'activated', accountId, at: new Date().toISOString() },
-          readBack: { found: true, accountId: back.id, active: back.active },
-        };
+    activateAccount,
+
+    /**
+     * A hire whose instant has passed: the create step and the system's activation step in one activity (one task
+     * of the run instead of two), each with its own evidence under its own key, exactly as if they had run apart.
+     * A retry repeats both, idempotently: the account is adopted, and activating an active account changes nothing.
+     */
+    async createActiveAccount(input: CreateActiveInput): Promise<StepResult> {
+      const { activationStepId, ...create } = input;
+      const created = await createAccount(create);
+      const activation = await activateAccount({
+        ...create,
+        stepId: activationStepId,
+        accountId: created.accountId ?? create.accountId,
       });
+      return { ...created, activation };
     },
 
     /**

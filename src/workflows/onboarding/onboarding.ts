@@ -15,7 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
-import type { StepInput, StepResult, TenureActivities } from '../../activities';
+import type { CreateActiveInput, StepInput, StepResult, TenureActivities } from '../../activities';
 import type { PlanStep, StepAction } from '../../domain/plan';
 import { approvalWorkflowId, manualTaskWorkflowId } from '../../domain/people-ids';
 import { systemTaskQueue } from '../../domain/rate-limit';
@@ -86,6 +86,12 @@ export const ADOPT_TIMING_PATCH = 'tenure-adopt-timing';
 /** A cancelled step (the run was superseded) is not recorded as an exception (no `TenureWaitingOn=operator:`). */
 export const CANCELLED_NOT_EXCEPTION_PATCH = 'tenure-cancelled-not-exception';
 
+/**
+ * A create step whose system's activation is due at once carries it out in the same activity (`createActiveAccount`):
+ * a late hire takes one activity per system instead of two. Runs recorded before it activate in a step of its own.
+ */
+export const FOLD_ACTIVATION_PATCH = 'tenure-fold-activation';
+
 /** Steps that wait on people run as child workflows (see `runPeopleStep`); the rest are activities. */
 const PEOPLE_ACTIONS = ['approve', 'manual_task', 'approve_handover', 'transfer_data'] as const;
 type PeopleAction = (typeof PEOPLE_ACTIONS)[number];
@@ -120,6 +126,15 @@ function stepActivity(
     return (i) => actsOnSystemQueue(systemId)[name](i);
   }
   return (i) => acts[name](i);
+}
+
+/** `createActiveAccount`, on the system's own queue when the plan marked the system rate-limited. */
+function createActiveActivity(step: PlanStep): (i: CreateActiveInput) => Promise<StepResult> {
+  const systemId = step.systemId;
+  if (step.rateLimited && systemId && patched(SYSTEM_QUEUES_PATCH)) {
+    return (i) => actsOnSystemQueue(systemId).createActiveAccount(i);
+  }
+  return (i) => acts.createActiveAccount(i);
 }
 
 /**
@@ -204,6 +219,8 @@ class Onboarding {
   private readonly abandoned = new Set<string>();
   /** How many times each step went into exception in this run. */
   private readonly exceptionRounds = new Map<string, number>();
+  /** Activation steps carried out by their system's create step (`foldableActivation`). */
+  private readonly folded = new Set<string>();
 
   constructor(private readonly input: OnboardingInput) {
     this.steps = input.plan.steps;
@@ -255,8 +272,10 @@ class Onboarding {
             const stage = this.revokes() ? 'revoking' : 'activating';
             if (this.status.stage !== stage) this.setStage(stage);
           }
-          const skip = this.skipReason(step);
-          if (skip) {
+          const skip = this.folded.has(step.id) ? undefined : this.skipReason(step);
+          if (this.folded.has(step.id)) {
+            // Already done by its system's create step, in the same activity.
+          } else if (skip) {
             const st = this.step(step.id);
             st.state = 'skipped';
             st.outcome = skip;
@@ -295,12 +314,16 @@ class Onboarding {
       this.rearmed = false;
       await condition(() => this.rearmed, remaining);
     }
-    // Late: the instant had passed when HR told us (a back-dated event); "at once" (an involuntary exit) is not late.
-    const told = this.input.receivedAt ?? this.status.startedAt;
-    if (field === 'effectiveAt' && Date.parse(this.status.effectiveAt) < Date.parse(told)) {
+    if (field === 'effectiveAt' && this.late()) {
       this.status.late = true;
       log.info('hire instant had already passed when the run started; activating now', { eventId: this.input.eventId });
     }
+  }
+
+  /** Late: the instant had passed when HR told us (a back-dated event); "at once" (an involuntary exit) is not late. */
+  private late(): boolean {
+    const told = this.input.receivedAt ?? this.status.startedAt;
+    return Date.parse(this.status.effectiveAt) < Date.parse(told);
   }
 
   validateReschedule(r: RescheduleInput): void {
@@ -375,13 +398,40 @@ class Onboarding {
     return s;
   }
 
+  /**
+   * The activation step a create step carries out in the same activity (`createActiveAccount`, behind
+   * `FOLD_ACTIVATION_PATCH`): once the instant has passed, when the system's activation waits on nothing but this
+   * create step (its upstream systems are already active: SSO-first order holds). One task of the run instead of two;
+   * the evidence is the same two rows.
+   */
+  private foldableActivation(step: PlanStep): PlanStep | undefined {
+    const systemId = step.systemId;
+    if (step.action !== 'create_account' || !systemId) return undefined;
+    if (Date.parse(this.status.effectiveAt) > Date.now()) return undefined;
+    const activation = this.steps.find(
+      (x) => x.action === 'activate_account' && x.phase === 'activation' && x.systemId === systemId,
+    );
+    if (!activation || activation.dependsOn.some((d) => d !== step.id && this.step(d).state !== 'succeeded')) {
+      return undefined;
+    }
+    return patched(FOLD_ACTIVATION_PATCH) ? activation : undefined;
+  }
+
   private async runStep(step: PlanStep): Promise<void> {
     const s = this.step(step.id);
+    const activation = this.foldableActivation(step);
+    const a = activation ? this.step(activation.id) : undefined;
+    if (activation) this.folded.add(activation.id);
     for (;;) {
       s.state = 'running';
       s.runs += 1;
       s.startedAt = new Date().toISOString();
       s.error = undefined;
+      if (a) {
+        a.state = 'running';
+        a.runs += 1;
+        a.startedAt = s.startedAt;
+      }
       try {
         const stepInput: StepInput = {
           stepId: step.id,
@@ -404,7 +454,13 @@ class Onboarding {
         };
         const r = isPeopleAction(step.action)
           ? await this.runPeopleStep(step.action, stepInput)
-          : await stepActivity(step, step.action)(stepInput);
+          : activation
+            ? await createActiveActivity(step)({
+                ...stepInput,
+                activationStepId: activation.id,
+                ...(this.late() ? { late: true } : {}),
+              })
+            : await stepActivity(step, step.action)(stepInput);
         if (r.workEmail) {
           this.workEmail = r.workEmail;
           this.status.workEmailAllocated = step.action === 'allocate_work_email';
@@ -414,6 +470,12 @@ class Onboarding {
         s.outcome = r.outcome;
         s.accountId = r.accountId ?? s.accountId;
         s.finishedAt = new Date().toISOString();
+        if (a) {
+          a.state = 'succeeded';
+          a.outcome = r.activation?.outcome;
+          a.accountId = r.activation?.accountId ?? s.accountId;
+          a.finishedAt = s.finishedAt;
+        }
         return;
       } catch (err) {
         // A superseded run is cancelled: that is no exception, nobody is asked to retry anything.
@@ -421,10 +483,13 @@ class Onboarding {
           s.state = 'skipped';
           s.outcome = 'cancelled: the run was superseded';
           s.finishedAt = new Date().toISOString();
+          if (a) Object.assign(a, { state: 'skipped', outcome: s.outcome, finishedAt: s.finishedAt });
           throw err;
         }
         s.state = 'exception';
         s.finishedAt = new Date().toISOString();
+        // The activation waits with its create step (its state follows the create step's).
+        if (a) a.state = 'pending';
         s.error = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
         log.warn('step is an exception; waiting for an operator retry', { stepId: step.id });
         this.openException(step.id);
@@ -470,6 +535,8 @@ class Onboarding {
           const retried =
             giveUpAfterMs === undefined ? (await condition(ready), true) : await condition(ready, giveUpAfterMs);
           if (!retried) {
+            // The activation is no longer carried out here: it is skipped with what depends on the abandoned step.
+            if (activation) this.folded.delete(activation.id);
             await this.abandon(step, s, round, giveUpAfterMs ?? 0, taskWorkflowId);
             return;
           }

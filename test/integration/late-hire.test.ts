@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import type { EvidenceRecord } from '../../src/activities/audit/types';
+import { eventWorkflowId } from '../../src/domain/ids';
+import type { OnboardingStatus } from '../../src/workflows/onboarding/messages';
+import { daysAgo, makeRecord } from '../helpers/records';
+import { workflowBundle } from '../helpers/temporal';
+import type { TenureHarness } from '../helpers/tenure';
+import { startTenure } from '../helpers/tenure';
+import { resultWhenStarted } from '../helpers/wait';
+
+/**
+ * A hire whose instant has passed (issue 15, "steps that are due together in one task"): each create step carries
+ * out its system's activation in the same activity (`createActiveAccount`) when nothing else stands between them,
+ * still identity provider first, with the same status and the same evidence as two steps apart.
+ */
+describe('late hire: create and activate in one activity per system', function () {
+  this.timeout(120_000);
+  let t: TenureHarness;
+  let engGroup = '';
+
+  before(async () => {
+    await workflowBundle();
+    t = await startTenure({
+      policy: (p) => ({
+        ...p,
+        birthright: [
+          { name: 'everyone', systems: ['idp', 'wiki'] },
+          { name: 'eng', match: { department: ['Engineering'] }, systems: [{ system: 'wiki', groups: ['eng'] }] },
+        ],
+      }),
+    });
+    engGroup = t.app.createGroup('eng');
+  });
+  after(async () => {
+    await t?.stop();
+  });
+
+  async function hire(department: string): Promise<{ hrId: string; final: OnboardingStatus; activities: string[] }> {
+    const record = makeRecord({ hireDate: daysAgo(2), department });
+    const eventId = `h-${record.hrId}`;
+    const answer = await t.tenure.sendEvent({ eventId, kind: 'hire', record });
+    assert.equal(answer.outcome, 'accepted', JSON.stringify(answer));
+    const handle = t.client.workflow.getHandle(eventWorkflowId(record.hrId, 'hire', eventId));
+    const final = await resultWhenStarted<OnboardingStatus>(handle);
+    const history = await handle.fetchHistory();
+    const activities = (history.events ?? []).flatMap((e) => {
+      const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      return name ? [name] : [];
+    });
+    return { hrId: record.hrId, final, activities };
+  }
+
+  const evidence = async (hrId: string): Promise<EvidenceRecord[]> => {
+    const out: EvidenceRecord[] = [];
+    for await (const e of t.audit.stream({ hrId })) out.push(e);
+    return out;
+  };
+
+  it('runs one activity per system, activates the identity provider before the app exists, and records both steps', async () => {
+    const { hrId, final, activities } = await hire('Sales');
+    assert.deepEqual(activities, ['createActiveAccount', 'createActiveAccount']);
+    assert.equal(final.stage, 'completed');
+    assert.equal(final.late, true);
+    assert.deepEqual(
+      final.steps.map((s) => [s.id, s.state, s.outcome, s.runs]),
+      [
+        ['create_account:idp', 'succeeded', 'created', 1],
+        ['create_account:wiki', 'succeeded', 'created', 1],
+        ['activate_account:idp', 'succeeded', 'activated', 1],
+        ['activate_account:wiki', 'succeeded', 'activated', 1],
+      ],
+    );
+    for (const s of final.steps)
+      assert.ok(s.accountId && s.startedAt && s.finishedAt, `${s.id} has its account and times`);
+
+    const idpUser = t.idp.users().find((u) => u.externalId === hrId);
+    const appUser = t.app.users().find((u) => u.externalId === hrId);
+    assert.ok(idpUser?.active && appUser?.active, 'both accounts are active');
+    // SSO-first: the identity provider's account was switched on before the app's account was created.
+    const idpActivated = t.idp.requests.find(
+      (r) => r.method !== 'GET' && r.method !== 'POST' && r.path.includes(idpUser.id),
+    );
+    const appCreated = t.app.requests.find((r) => r.method === 'POST' && r.path.endsWith('/Users') && r.status === 201);
+    assert.ok(idpActivated && appCreated, 'the activation and the creation were both seen');
+    assert.ok(idpActivated.at < appCreated.at, 'identity provider active before the app account exists');
+
+    const rows = (await evidence(hrId)).filter((e) => e.action === 'create_account' || e.action === 'activate_account');
+    assert.deepEqual(rows.map((e) => [e.action, e.systemId, e.outcome]).sort(), [
+      ['activate_account', 'idp', 'activated'],
+      ['activate_account', 'wiki', 'activated'],
+      ['create_account', 'idp', 'created'],
+      ['create_account', 'wiki', 'created'],
+    ]);
+    for (const e of rows.filter((x) => x.action === 'activate_account')) {
+      assert.equal((e.detail as { late?: boolean }).late, true, 'the activation evidence says late');
+      assert.match(e.key, /activate_account:(idp|wiki)$/, 'under the activation step’s own key');
+    }
+  });
+
+  it('keeps the steps apart where groups stand between creation and activation', async () => {
+    const { hrId, final, activities } = await hire('Engineering');
+    assert.deepEqual(activities, ['createActiveAccount', 'createAccount', 'assignGroups', 'activateAccount']);
+    assert.ok(final.steps.every((s) => s.state === 'succeeded'));
+    const appUser = t.app.users().find((u) => u.externalId === hrId);
+    assert.ok(appUser?.active);
+    const members = t.app.groupMembers(engGroup);
+    assert.ok(members?.includes(appUser.id), 'the app account is in its group');
+  });
+
+  it('a lost answer to the activation is retried without a second account or a second record', async () => {
+    // The identity provider switches the account on and the answer is lost: the activity fails and is retried whole.
+    t.idp.faults.dropResponseAfterWrite(1, { method: 'PATCH' });
+    const { hrId, final } = await hire('Sales');
+    t.idp.faults.clear();
+    assert.ok(final.steps.every((s) => s.state === 'succeeded'));
+    assert.equal(t.idp.users().filter((u) => u.externalId === hrId).length, 1, 'one account in the identity provider');
+    const rows = await evidence(hrId);
+    const done = (action: string) =>
+      rows.filter((e) => e.action === action && e.systemId === 'idp' && e.outcome !== 'retrying').length;
+    assert.equal(done('create_account'), 1);
+    assert.equal(done('activate_account'), 1);
+    assert.ok(
+      rows.some((e) => e.action === 'activate_account' && e.outcome === 'retrying'),
+      'the lost answer is evidence too',
+    );
+  });
+});
