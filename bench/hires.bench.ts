@@ -154,6 +154,11 @@ async function main(): Promise<void> {
         unit: 'CPU-s',
       },
       {
+        name: `audit store (PostgreSQL) CPU per hire (${small}-hire wave)`,
+        value: s.postgresCpuSecondsPerHire,
+        unit: 'CPU-s',
+      },
+      {
         name: `senders and stand-ins CPU per hire (${small}-hire wave)`,
         value: s.benchCpuSecondsPerHire,
         unit: 'CPU-s',

@@ -1,6 +1,6 @@
 /** One measured wave of hires through a Tenure deployment: send, wait for every run to finish, collect figures. */
 import { employeeWorkflowId } from '../../src/domain/ids';
-import { cpuSeconds } from './proc';
+import { cpuSeconds, treeCpuSeconds } from './proc';
 import { progress, sleep } from './scale';
 import type { Summary } from './stats';
 import { summarize } from './stats';
@@ -28,6 +28,8 @@ export interface WaveResult {
   workerCpuSecondsPerHire: number;
   serverCpuSecondsPerHire: number;
   intakeCpuSecondsPerHire: number;
+  /** The audit store's PostgreSQL, its backends included. */
+  postgresCpuSecondsPerHire: number;
   /** This process: the HR senders and the SCIM stand-ins (a cost of the test bed, not of Tenure). */
   benchCpuSecondsPerHire: number;
   apiCallsPerHire: number;
@@ -72,6 +74,7 @@ export async function hireWave(
     worker: cpuSeconds(worker.pid),
     server: cpuSeconds(serverPid),
     intake: cpuSeconds(t.intake.pid),
+    postgres: treeCpuSeconds(t.postgresPid),
     bench: cpuSeconds(process.pid),
   };
   const requests0 = t.peers.map((p) => p.requests.length);
@@ -96,6 +99,7 @@ export async function hireWave(
     worker: cpuSeconds(worker.pid),
     server: cpuSeconds(serverPid),
     intake: cpuSeconds(t.intake.pid),
+    postgres: treeCpuSeconds(t.postgresPid),
     bench: cpuSeconds(process.pid),
   };
   const lastWrite = t.lastAccountWrite();
@@ -131,6 +135,7 @@ export async function hireWave(
     workerCpuSecondsPerHire: (cpu.worker - cpu0.worker) / count,
     serverCpuSecondsPerHire: (cpu.server - cpu0.server) / count,
     intakeCpuSecondsPerHire: (cpu.intake - cpu0.intake) / count,
+    postgresCpuSecondsPerHire: (cpu.postgres - cpu0.postgres) / count,
     benchCpuSecondsPerHire: (cpu.bench - cpu0.bench) / count,
     apiCallsPerHire: apiCalls / count,
     auditRowsPerHire: ((await t.auditRows()) - audit0) / count,

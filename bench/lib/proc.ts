@@ -1,5 +1,5 @@
 /** Resident memory and CPU time of a process, read from /proc (Linux). */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on every Linux this runs on). */
 const TICKS = 100;
@@ -24,6 +24,37 @@ export function cpuSeconds(pid: number): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/**
+ * CPU seconds of a process and its children (PostgreSQL: the postmaster and its backends): its own time, the time
+ * of children that have exited and it has waited for, and the time of children still running.
+ */
+export function treeCpuSeconds(pid: number): number {
+  let total = 0;
+  try {
+    const rest = statFields(pid);
+    // utime, stime, cutime, cstime: fields 14–17.
+    total = (Number(rest[11]) + Number(rest[12]) + Number(rest[13]) + Number(rest[14])) / TICKS;
+  } catch {
+    return Number.NaN;
+  }
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const rest = statFields(Number(entry));
+      if (Number(rest[1]) === pid) total += (Number(rest[11]) + Number(rest[12])) / TICKS;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/** The fields of /proc/<pid>/stat after the command name (field 3 onwards). */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 export const MiB = 1024 * 1024;

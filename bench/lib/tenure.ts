@@ -58,6 +58,8 @@ export interface BenchTenure {
   sender(timeoutMs?: number, onOverloaded?: () => void): TenureClient;
   /** Rows in the audit store. */
   auditRows(): Promise<number>;
+  /** The audit store's PostgreSQL (postmaster) process id. */
+  postgresPid: number;
   /** HR key → when the person's last account write happened in any stand-in (ms since epoch). */
   lastAccountWrite(): Map<string, number>;
   /** HR key → accounts across the stand-ins (active or not). */
@@ -222,6 +224,7 @@ export async function startBenchTenure(o: BenchTenureOptions): Promise<BenchTenu
         const r = await audit.query<{ n: string }>(`SELECT count(*) AS n FROM ${AUDIT_TABLE}`);
         return Number(r.rows[0]?.n ?? 0);
       },
+      postgresPid: postgres.pid,
       lastAccountWrite() {
         const out = new Map<string, number>();
         for (const [hrId, accounts] of accountsByPerson()) {

@@ -15,6 +15,8 @@ import { freePort } from '../../src/dev/ports';
 export interface StartedPostgres {
   /** `postgres://postgres@127.0.0.1:<port>/postgres` (trust authentication, local only). */
   url: string;
+  /** The postmaster's process id (its backends are its children). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -134,6 +136,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<St
     let stopping: Promise<void> | undefined;
     return {
       url,
+      pid: server.pid ?? -1,
       stop() {
         stopping ??= (async () => {
           if (server.exitCode === null && server.signalCode === null) {

@@ -353,6 +353,27 @@ for (const backend of [pgliteInProcess, pgliteServed, realPostgres]) {
       assert.equal((await f.store.verify()).ok, true);
     });
 
+    it('writes appends that arrive together in a few transactions (group commit); a refused record fails alone', async () => {
+      f.queries.length = 0;
+      await Promise.all(Array.from({ length: 40 }, (_, i) => f.store.append(evidence(`g${i}`))));
+      const locks = f.queries.filter((q) => q.sql.includes('pg_advisory_xact_lock')).length;
+      assert.ok(locks >= 1 && locks <= 4, `40 appends took ${locks} transactions`);
+      assert.equal(await f.store.count(), 40);
+
+      // PostgreSQL refuses a NUL character in text: only that record fails, the rest of its batch is written.
+      const settled = await Promise.allSettled([
+        ...Array.from({ length: 5 }, (_, i) => f.store.append(evidence(`h${i}`))),
+        f.store.append(evidence('bad', { hrId: 'E\u0000' })),
+        ...Array.from({ length: 5 }, (_, i) => f.store.append(evidence(`k${i}`))),
+      ]);
+      assert.deepEqual(
+        settled.map((r) => r.status),
+        [...Array<string>(5).fill('fulfilled'), 'rejected', ...Array<string>(5).fill('fulfilled')],
+      );
+      assert.equal(await f.store.count(), 50);
+      assert.equal((await f.store.verify()).ok, true);
+    });
+
     it('keeps one chain when two connections append at the same time', async function () {
       if (!f.openAnother) this.skip();
       const other = await f.openAnother();

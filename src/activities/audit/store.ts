@@ -3,7 +3,8 @@
  *
  * Appends are serialized twice: in this process by a mutex (so concurrent appends queue here rather than
  * holding pooled connections), and across processes and connections by a transaction-scoped advisory lock
- * taken before the head of the chain is read. Reads page by keyset (`seq > last ORDER BY seq LIMIT n`), so
+ * taken before the head of the chain is read. Appends that queue while a transaction writes are written together
+ * in the next one (group commit). Reads page by keyset (`seq > last ORDER BY seq LIMIT n`), so
  * verify and export hold one page in memory, whatever the table's size.
  */
 import { GENESIS_HASH, canonicalJson, recordHash } from './canonical';
@@ -54,8 +55,6 @@ const LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtextextended('${AUDIT_TABLE}'
 
 const COLUMNS =
   'seq, key, at, hr_id, system_id, actor_type, actor_id, action, request_id, outcome, detail, read_back, recorded_at, prev_hash, hash';
-
-const INSERT_SQL = `INSERT INTO ${AUDIT_TABLE} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`;
 
 interface Row {
   seq: number | string;
@@ -228,8 +227,22 @@ export async function ensureSchema(db: SqlDriver): Promise<void> {
   });
 }
 
+/** Most records one group commit writes (the rest wait for the next). */
+const MAX_GROUP_COMMIT = 500;
+
+type NormalizedInput = ReturnType<typeof normalizeInput>;
+
+interface PendingAppend {
+  content: NormalizedInput;
+  resolve: (record: EvidenceRecord) => void;
+  reject: (err: unknown) => void;
+}
+
 export class SqlAuditStore implements AuditStore {
   private readonly appendMutex = new Mutex();
+  /** Appends waiting for the next group commit, and the writing of them while it runs. */
+  private readonly pending: PendingAppend[] = [];
+  private flushing: Promise<void> | undefined;
   private readonly pageSize: number;
   private closed = false;
 
@@ -264,37 +277,48 @@ export class SqlAuditStore implements AuditStore {
     return rows;
   }
 
-  private async findByKey(on: SqlQueryable, key: string): Promise<EvidenceRecord | undefined> {
-    const rows = await this.q<Row>(on, `SELECT ${COLUMNS} FROM ${AUDIT_TABLE} WHERE key = $1`, [key]);
-    return rows[0] ? rowToRecord(rows[0]) : undefined;
-  }
-
+  /**
+   * Appends one record, idempotent per key. Appends that arrive while a transaction is writing are written together
+   * in the next one (group commit): one lock, one chain extension and one INSERT for all of them, so a burst costs
+   * the database a handful of statements per batch instead of seven per record. Nothing waits for a batch to fill:
+   * an append that finds no write in progress starts one at once.
+   */
   async append(input: EvidenceInput): Promise<EvidenceRecord> {
     this.assertOpen();
     const content = normalizeInput(input);
-    // A retried activity usually finds its record here, without queueing behind other appends.
-    const seen = await this.findByKey(this.db, content.key);
-    if (seen) return seen;
-    return this.appendMutex.run(() =>
-      this.db.transaction(async (tx) => {
-        await this.q(tx, LOCK_SQL);
-        const existing = await this.findByKey(tx, content.key);
-        if (existing) return existing;
-        const head = await this.q<{ seq: number | string; hash: string }>(
-          tx,
-          `SELECT seq, hash FROM ${AUDIT_TABLE} ORDER BY seq DESC LIMIT 1`,
-        );
-        const unhashed: Omit<EvidenceRecord, 'hash'> = {
-          ...content,
-          seq: head[0] ? Number(head[0].seq) + 1 : 1,
-          prevHash: head[0]?.hash ?? GENESIS_HASH,
-          recordedAt: new Date().toISOString(),
-        };
-        const record: EvidenceRecord = { ...unhashed, hash: recordHash(unhashed) };
-        await this.q(tx, INSERT_SQL, recordParams(record));
-        return record;
-      }),
-    );
+    return new Promise<EvidenceRecord>((resolve, reject) => {
+      this.pending.push({ content, resolve, reject });
+      this.flushing ??= this.flush().finally(() => {
+        this.flushing = undefined;
+      });
+    });
+  }
+
+  /** Writes what is pending, batch after batch, until nothing is. */
+  private async flush(): Promise<void> {
+    // Let the appends of this turn of the event loop join the first batch.
+    await Promise.resolve();
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, MAX_GROUP_COMMIT);
+      try {
+        const records = await this.appendMutex.run(() => this.writeMany(batch.map((b) => b.content)));
+        batch.forEach((b, i) => b.resolve(records[i] as EvidenceRecord));
+      } catch (err) {
+        if (batch.length === 1) {
+          batch[0]?.reject(err);
+          continue;
+        }
+        // Whatever the database refused fails alone: each record of the batch is written on its own.
+        for (const b of batch) {
+          try {
+            const [record] = await this.appendMutex.run(() => this.writeMany([b.content]));
+            b.resolve(record as EvidenceRecord);
+          } catch (one) {
+            b.reject(one);
+          }
+        }
+      }
+    }
   }
 
   /**
@@ -305,58 +329,61 @@ export class SqlAuditStore implements AuditStore {
     this.assertOpen();
     const contents = inputs.map(normalizeInput);
     if (contents.length === 0) return [];
-    return this.appendMutex.run(() =>
-      this.db.transaction(async (tx) => {
-        await this.q(tx, LOCK_SQL);
-        const head = await this.q<{ seq: number | string; hash: string }>(
+    return this.appendMutex.run(() => this.writeMany(contents));
+  }
+
+  /** One transaction: the lock, the chain's head, the keys already written, then one multi-row INSERT. */
+  private writeMany(contents: readonly NormalizedInput[]): Promise<EvidenceRecord[]> {
+    return this.db.transaction(async (tx) => {
+      await this.q(tx, LOCK_SQL);
+      const head = await this.q<{ seq: number | string; hash: string }>(
+        tx,
+        `SELECT seq, hash FROM ${AUDIT_TABLE} ORDER BY seq DESC LIMIT 1`,
+      );
+      let seq = head[0] ? Number(head[0].seq) : 0;
+      let prevHash = head[0]?.hash ?? GENESIS_HASH;
+      // The keys already written, in one query rather than one per record.
+      const written = new Map<string, EvidenceRecord>(
+        (
+          await this.q<Row>(tx, `SELECT ${COLUMNS} FROM ${AUDIT_TABLE} WHERE key = ANY($1::text[])`, [
+            contents.map((c) => c.key),
+          ])
+        ).map((row) => [row.key, rowToRecord(row)]),
+      );
+      const out: EvidenceRecord[] = [];
+      const rows: EvidenceRecord[] = [];
+      for (const content of contents) {
+        const existing = written.get(content.key);
+        if (existing) {
+          out.push(existing);
+          continue;
+        }
+        const unhashed: Omit<EvidenceRecord, 'hash'> = {
+          ...content,
+          seq: ++seq,
+          prevHash,
+          recordedAt: new Date().toISOString(),
+        };
+        const record: EvidenceRecord = { ...unhashed, hash: recordHash(unhashed) };
+        prevHash = record.hash;
+        written.set(record.key, record);
+        rows.push(record);
+        out.push(record);
+      }
+      // Multi-row INSERTs of up to 200 records (15 parameters each, far below Postgres's 65,535).
+      for (let i = 0; i < rows.length; i += 200) {
+        const chunk = rows.slice(i, i + 200);
+        const values = chunk.map(
+          (_, r) => `(${Array.from({ length: 15 }, (_x, c) => `$${r * 15 + c + 1}`).join(', ')})`,
+        );
+        await this.q(
           tx,
-          `SELECT seq, hash FROM ${AUDIT_TABLE} ORDER BY seq DESC LIMIT 1`,
+          `INSERT INTO ${AUDIT_TABLE} (${COLUMNS}) VALUES ${values.join(', ')}`,
+          chunk.flatMap((record) => recordParams(record)),
         );
-        let seq = head[0] ? Number(head[0].seq) : 0;
-        let prevHash = head[0]?.hash ?? GENESIS_HASH;
-        // The keys already written, in one query rather than one per record.
-        const written = new Map<string, EvidenceRecord>(
-          (
-            await this.q<Row>(tx, `SELECT ${COLUMNS} FROM ${AUDIT_TABLE} WHERE key = ANY($1::text[])`, [
-              contents.map((c) => c.key),
-            ])
-          ).map((row) => [row.key, rowToRecord(row)]),
-        );
-        const out: EvidenceRecord[] = [];
-        const rows: EvidenceRecord[] = [];
-        for (const content of contents) {
-          const existing = written.get(content.key);
-          if (existing) {
-            out.push(existing);
-            continue;
-          }
-          const unhashed: Omit<EvidenceRecord, 'hash'> = {
-            ...content,
-            seq: ++seq,
-            prevHash,
-            recordedAt: new Date().toISOString(),
-          };
-          const record: EvidenceRecord = { ...unhashed, hash: recordHash(unhashed) };
-          prevHash = record.hash;
-          written.set(record.key, record);
-          rows.push(record);
-          out.push(record);
-        }
-        // Multi-row INSERTs of up to 200 records (15 parameters each, far below Postgres's 65,535).
-        for (let i = 0; i < rows.length; i += 200) {
-          const chunk = rows.slice(i, i + 200);
-          const values = chunk.map(
-            (_, r) => `(${Array.from({ length: 15 }, (_x, c) => `$${r * 15 + c + 1}`).join(', ')})`,
-          );
-          await this.q(
-            tx,
-            `INSERT INTO ${AUDIT_TABLE} (${COLUMNS}) VALUES ${values.join(', ')}`,
-            chunk.flatMap((record) => recordParams(record)),
-          );
-        }
-        return out;
-      }),
-    );
+      }
+      return out;
+    });
   }
 
   async *stream(query: EvidenceQuery = {}): AsyncIterable<EvidenceRecord> {
@@ -462,6 +489,7 @@ export class SqlAuditStore implements AuditStore {
     if (this.closed) return;
     this.closed = true;
     // Let queued appends finish before the connection goes.
+    while (this.flushing) await this.flushing;
     await this.appendMutex.run(() => Promise.resolve());
     await this.db.close();
   }
