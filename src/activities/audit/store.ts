@@ -288,34 +288,38 @@ export class SqlAuditStore implements AuditStore {
     const content = normalizeInput(input);
     return new Promise<EvidenceRecord>((resolve, reject) => {
       this.pending.push({ content, resolve, reject });
-      this.flushing ??= this.flush().finally(() => {
-        this.flushing = undefined;
-      });
+      this.flushing ??= this.flush();
     });
   }
 
   /** Writes what is pending, batch after batch, until nothing is. */
   private async flush(): Promise<void> {
-    // Let the appends of this turn of the event loop join the first batch.
-    await Promise.resolve();
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, MAX_GROUP_COMMIT);
-      try {
-        const records = await this.appendMutex.run(() => this.writeMany(batch.map((b) => b.content)));
-        batch.forEach((b, i) => b.resolve(records[i] as EvidenceRecord));
-      } catch (err) {
-        if (batch.length === 1) {
-          batch[0]?.reject(err);
-          continue;
-        }
-        // Whatever the database refused fails alone: each record of the batch is written on its own.
-        for (const b of batch) {
-          try {
-            const [record] = await this.appendMutex.run(() => this.writeMany([b.content]));
-            b.resolve(record as EvidenceRecord);
-          } catch (one) {
-            b.reject(one);
-          }
+    try {
+      // Let the appends of this turn of the event loop join the first batch.
+      await Promise.resolve();
+      while (this.pending.length > 0) await this.writeBatch(this.pending.splice(0, MAX_GROUP_COMMIT));
+    } finally {
+      // In the same turn as the last check of `pending`: an append after it starts the next flush.
+      this.flushing = undefined;
+    }
+  }
+
+  private async writeBatch(batch: PendingAppend[]): Promise<void> {
+    try {
+      const records = await this.appendMutex.run(() => this.writeMany(batch.map((b) => b.content)));
+      batch.forEach((b, i) => b.resolve(records[i] as EvidenceRecord));
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0]?.reject(err);
+        return;
+      }
+      // Whatever the database refused fails alone: each record of the batch is written on its own.
+      for (const b of batch) {
+        try {
+          const [record] = await this.appendMutex.run(() => this.writeMany([b.content]));
+          b.resolve(record as EvidenceRecord);
+        } catch (one) {
+          b.reject(one);
         }
       }
     }
