@@ -272,15 +272,16 @@ class Onboarding {
             const stage = this.revokes() ? 'revoking' : 'activating';
             if (this.status.stage !== stage) this.setStage(stage);
           }
-          const skip = this.folded.has(step.id) ? undefined : this.skipReason(step);
-          if (this.folded.has(step.id)) {
-            // Already done by its system's create step, in the same activity.
-          } else if (skip) {
-            const st = this.step(step.id);
-            st.state = 'skipped';
-            st.outcome = skip;
-          } else {
-            await this.runStep(step);
+          // A folded activation was already carried out by its system's create step, in the same activity.
+          if (!this.folded.has(step.id)) {
+            const skip = this.skipReason(step);
+            if (skip) {
+              const st = this.step(step.id);
+              st.state = 'skipped';
+              st.outcome = skip;
+            } else {
+              await this.runStep(step);
+            }
           }
           this.onDone.get(step.id)?.();
         }),
