@@ -230,10 +230,8 @@ export async function ensureSchema(db: SqlDriver): Promise<void> {
 /** Most records one group commit writes (the rest wait for the next). */
 const MAX_GROUP_COMMIT = 500;
 
-type NormalizedInput = ReturnType<typeof normalizeInput>;
-
 interface PendingAppend {
-  content: NormalizedInput;
+  content: EvidenceInput;
   resolve: (record: EvidenceRecord) => void;
   reject: (err: unknown) => void;
 }
@@ -306,7 +304,7 @@ export class SqlAuditStore implements AuditStore {
 
   private async writeBatch(batch: PendingAppend[]): Promise<void> {
     try {
-      const records = await this.appendMutex.run(() => this.writeMany(batch.map((b) => b.content)));
+      const records = await this.writeLocked(batch.map((b) => b.content));
       batch.forEach((b, i) => b.resolve(records[i] as EvidenceRecord));
     } catch (err) {
       if (batch.length === 1) {
@@ -316,7 +314,7 @@ export class SqlAuditStore implements AuditStore {
       // Whatever the database refused fails alone: each record of the batch is written on its own.
       for (const b of batch) {
         try {
-          const [record] = await this.appendMutex.run(() => this.writeMany([b.content]));
+          const [record] = await this.writeLocked([b.content]);
           b.resolve(record as EvidenceRecord);
         } catch (one) {
           b.reject(one);
@@ -333,11 +331,16 @@ export class SqlAuditStore implements AuditStore {
     this.assertOpen();
     const contents = inputs.map(normalizeInput);
     if (contents.length === 0) return [];
+    return this.writeLocked(contents);
+  }
+
+  /** `writeMany` behind this process's mutex (one transaction at a time holds a pooled connection). */
+  private writeLocked(contents: readonly EvidenceInput[]): Promise<EvidenceRecord[]> {
     return this.appendMutex.run(() => this.writeMany(contents));
   }
 
   /** One transaction: the lock, the chain's head, the keys already written, then one multi-row INSERT. */
-  private writeMany(contents: readonly NormalizedInput[]): Promise<EvidenceRecord[]> {
+  private writeMany(contents: readonly EvidenceInput[]): Promise<EvidenceRecord[]> {
     return this.db.transaction(async (tx) => {
       await this.q(tx, LOCK_SQL);
       const head = await this.q<{ seq: number | string; hash: string }>(
