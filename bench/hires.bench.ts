@@ -23,6 +23,19 @@ import { progress, scaled } from './lib/scale';
 import { startBenchTenure, stopPostgres } from './lib/tenure';
 import { benchClient, startBenchServer } from './lib/temporal';
 
+/** Where the answers' time went at 50 senders (medians of a sample, from the entities' histories). */
+function phaseFigures(w: WaveResult, which: 'p50' | 'slowest 2 %'): Figure[] {
+  const p = which === 'p50' ? w.answerPhasesMs : w.slowAnswerPhasesMs;
+  if (!p) return [];
+  const phases: [string, number][] = [
+    ['to the server (intake, admission, update recorded)', p.toServer],
+    ["waiting for a worker to take the entity's task", p.queued],
+    ["the entity's task on the worker (plan, accept, start the run)", p.onWorker],
+    ['back to the sender', p.back],
+  ];
+  return phases.map(([phase, value]) => ({ name: `answer ${which}, 50 senders: ${phase}`, value, unit: 'ms' }));
+}
+
 async function main(): Promise<void> {
   const small = scaled(500, 10);
   const large = scaled(2000, 20);
@@ -81,6 +94,8 @@ async function main(): Promise<void> {
         target: '< 2000 ms',
         holds: s.answerMs.p99 < 2000,
       },
+      ...phaseFigures(s, 'p50'),
+      ...phaseFigures(s, 'slowest 2 %'),
       {
         name: `webhook answer p99, ${large} senders`,
         value: l.answerMs.p99,

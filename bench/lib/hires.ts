@@ -7,7 +7,8 @@ import { summarize } from './stats';
 import type { BenchTenure, SendResult } from './tenure';
 import { hireRecord, sendEvents } from './tenure';
 import type { HistoryCost } from './temporal';
-import { countWorkflows, historyCost, waitForCount } from './temporal';
+import type { AnswerPhases } from './temporal';
+import { answerPhases, countWorkflows, historyCost, waitForCount } from './temporal';
 
 export interface WaveResult {
   n: number;
@@ -37,7 +38,35 @@ export interface WaveResult {
   /** Peer requests that took longer than 1 s to answer (the stand-ins were a bottleneck if any). */
   slowPeerRequests: number;
   perHire: HistoryCost;
+  /** Medians over a sample of answers: where the answer's time went (see `AnswerPhases`). */
+  answerPhasesMs: AnswerPhases | undefined;
+  /** The same for the slowest answers (the slowest 2 %, at least 3): where the tail's time went. */
+  slowAnswerPhasesMs: AnswerPhases | undefined;
   sends: SendResult[];
+}
+
+/** How many answers the phase breakdown reads (one entity history each). */
+const PHASE_SAMPLE = 40;
+
+/** Answers spread over the wave (the first ones meet an idle deployment, the last ones a draining one). */
+function spread(sends: readonly SendResult[]): SendResult[] {
+  const step = Math.max(1, Math.floor(sends.length / PHASE_SAMPLE));
+  return sends.filter((_, i) => i % step === 0).slice(0, PHASE_SAMPLE);
+}
+
+/** The slowest 2 % of the answers, at least 3. */
+function slowest(sends: readonly SendResult[]): SendResult[] {
+  const n = Math.max(3, Math.ceil(sends.length * 0.02));
+  return [...sends].sort((a, b) => b.answeredAt - b.sentAt - (a.answeredAt - a.sentAt)).slice(0, n);
+}
+
+async function medianPhases(t: BenchTenure, picked: readonly SendResult[]): Promise<AnswerPhases | undefined> {
+  const phases = (
+    await Promise.all(picked.map((s) => answerPhases(t.client, employeeWorkflowId(s.hrId), s.sentAt, s.answeredAt)))
+  ).filter((p): p is AnswerPhases => p !== undefined);
+  if (phases.length === 0) return undefined;
+  const median = (k: keyof AnswerPhases): number => summarize(phases.map((p) => p[k])).p50;
+  return { toServer: median('toServer'), queued: median('queued'), onWorker: median('onWorker'), back: median('back') };
 }
 
 export function hiresQuery(taskQueue: string, status: string): string {
@@ -141,6 +170,8 @@ export async function hireWave(
     auditRowsPerHire: ((await t.auditRows()) - audit0) / count,
     slowPeerRequests,
     perHire,
+    answerPhasesMs: await medianPhases(t, spread(accepted.filter((s) => s.overloaded === 0))),
+    slowAnswerPhasesMs: await medianPhases(t, slowest(accepted.filter((s) => s.overloaded === 0))),
     sends,
   };
 }

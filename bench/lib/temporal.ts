@@ -89,3 +89,45 @@ export async function activityWorkerIdentities(client: Client, workflowId: strin
     e.activityTaskStartedEventAttributes?.identity ? [e.activityTaskStartedEventAttributes.identity] : [],
   );
 }
+
+/** Where one HR event's answer spent its time, read from the person's entity history (ms). */
+export interface AnswerPhases {
+  /** From the sender's send to the server recording the update (the intake and the server's admission). */
+  toServer: number;
+  /** From the entity's workflow task being scheduled to a worker starting it (waiting for a poll). */
+  queued: number;
+  /** The worker's task: the update's handler, the plan (a local activity) and the run's start. */
+  onWorker: number;
+  /** From the task's completion to the sender reading its answer (server, intake, HTTP). */
+  back: number;
+}
+
+function eventMs(t: { seconds?: unknown; nanos?: number | null } | null | undefined): number | undefined {
+  if (!t) return undefined;
+  return Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+}
+
+/**
+ * The phases of an event's answer, from the entity's history: the workflow task that accepted the first update
+ * after `sentAt`. Undefined when the history shows none.
+ */
+export async function answerPhases(
+  client: Client,
+  entityWorkflowId: string,
+  sentAt: number,
+  answeredAt: number,
+): Promise<AnswerPhases | undefined> {
+  const events = (await client.workflow.getHandle(entityWorkflowId).fetchHistory()).events ?? [];
+  const accepted = events.findIndex(
+    (e) => e.workflowExecutionUpdateAcceptedEventAttributes && (eventMs(e.eventTime) ?? 0) >= sentAt,
+  );
+  if (accepted < 0) return undefined;
+  // The accepting task: the last WORKFLOW_TASK_COMPLETED before the acceptance, with its STARTED and SCHEDULED.
+  const before = events.slice(0, accepted).reverse();
+  const completed = before.find((e) => e.workflowTaskCompletedEventAttributes);
+  const started = before.find((e) => e.workflowTaskStartedEventAttributes);
+  const scheduled = before.find((e) => e.workflowTaskScheduledEventAttributes);
+  const [s, st, c] = [scheduled, started, completed].map((e) => eventMs(e?.eventTime));
+  if (s === undefined || st === undefined || c === undefined) return undefined;
+  return { toServer: s - sentAt, queued: st - s, onWorker: c - st, back: answeredAt - c };
+}

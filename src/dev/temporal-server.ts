@@ -7,11 +7,19 @@ import { searchAttributeFlags } from '../workflows/search-attributes';
 import { freePort } from './ports';
 import { requireTemporalCli } from './temporal-cli';
 
-/** Dynamic config Tenure needs: Updates and update-with-start (harmless where already on). */
+/**
+ * Dynamic config Tenure needs, the same as deploy/dynamicconfig/tenure.yaml gives a production cluster: Updates and
+ * update-with-start (harmless where already on), and task queue priority honoured (the intake's answers go ahead of
+ * the runs' steps, src/domain/priority.ts): the server's priority matcher, and one partition per task queue, since a
+ * partition orders only its own tasks (docs/scaling.md, "Task priority").
+ */
 export const DYNAMIC_CONFIG = [
   'frontend.enableUpdateWorkflowExecution=true',
   'frontend.enableExecuteMultiOperation=true',
   'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+  'matching.useNewMatcher=true',
+  'matching.numTaskqueueReadPartitions=1',
+  'matching.numTaskqueueWritePartitions=1',
 ];
 
 export interface DevServerOptions {

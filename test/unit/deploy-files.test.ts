@@ -13,6 +13,7 @@ import type { TenureRole } from '../../src/app/settings';
 import { requiredVariables } from '../../src/app/settings';
 import { uiCodecSettings } from '../../src/client/codec-server';
 import { envSchema } from '../../src/config/env';
+import { DYNAMIC_CONFIG } from '../../src/dev/temporal-server';
 import { loadPolicyFile, parsePolicy } from '../../src/config/policy-file';
 import type { Policy } from '../../src/domain/policy';
 
@@ -431,6 +432,29 @@ function productionImportProblems(entries: string[]): string[] {
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('deployment files', () => {
+  describe('deploy/dynamicconfig/tenure.yaml', () => {
+    it('gives a production cluster the dynamic config the dev server gets (one setting each, no constraints)', () => {
+      const file = parse(readFileSync(join(ROOT, 'deploy', 'dynamicconfig', 'tenure.yaml'), 'utf8')) as Record<
+        string,
+        { value: unknown; constraints?: unknown }[]
+      >;
+      const production = Object.entries(file).map(([key, values]) => {
+        assert.equal(values.length, 1, `${key}: one value`);
+        assert.equal(values[0]?.constraints, undefined, `${key}: for every namespace and task queue`);
+        return `${key}=${String(values[0]?.value)}`;
+      });
+      assert.deepEqual([...production].sort(), [...DYNAMIC_CONFIG].sort());
+      // What the intake's answers under a burst rely on (docs/scaling.md, "Task priority").
+      for (const needed of [
+        'matching.useNewMatcher=true',
+        'matching.numTaskqueueReadPartitions=1',
+        'matching.numTaskqueueWritePartitions=1',
+      ]) {
+        assert.ok(production.includes(needed), needed);
+      }
+    });
+  });
+
   describe('docker-compose.yml', () => {
     const compose = loadCompose();
     const r = roles(compose);
