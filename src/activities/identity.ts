@@ -21,7 +21,11 @@ export interface AccountSpec {
   countryCode?: string;
   /** The HR work location's name (an LDAP connector maps department/location to an OU). */
   location?: string;
-  active: boolean;
+  /**
+   * Whether the account is on. Left out: a new account is created off, and an existing one keeps its state (the
+   * create step adopts an account someone already uses without a lookup of its own first).
+   */
+  active?: boolean;
 }
 
 /** An account as a system reports it. */

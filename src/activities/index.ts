@@ -261,7 +261,6 @@ export function createActivities(deps: ActivityDeps) {
       const c = connector(input.systemId);
       const userName = requireEmail(input);
       const name = displayName(input.record);
-      const existing = await c.findByHrKey(input.record.hrId, userName);
       const managerHrId = input.record.managerHrId;
       const manager = managerHrId ? await c.findByHrKey(managerHrId) : undefined;
       const { account, outcome } = await c.ensureAccount({
@@ -275,8 +274,8 @@ export function createActivities(deps: ActivityDeps) {
         ...(manager ? { managerId: manager.id } : {}),
         countryCode: input.record.location.countryCode,
         location: input.record.location.name,
-        // Pre-provisioned accounts stay disabled; an account that is already active is left active.
-        active: existing?.active ?? false,
+        // No `active`: a new account is created disabled until the hire instant, and an account someone already
+        // uses (adopted, or found again by a retry) is left as active as it is.
       });
       const back = await readBack(c, input.record.hrId, userName, account.active);
       const licence = await assignDirectLicence(c, input, account.id);

@@ -80,7 +80,7 @@ for (const [name, factory] of TARGETS) {
     /** Creates through the connector, or, for a read-only target, as the system's owner would. */
     async function provisioned(spec: AccountSpec): Promise<Account> {
       if (t.writes) return (await asTemporalWould(() => c.ensureAccount(spec))).account;
-      await t.seed({ ...spec, hrId: spec.hrId });
+      await t.seed({ ...spec, hrId: spec.hrId, active: spec.active ?? false });
       const found = await c.findByHrKey(spec.hrId, spec.userName);
       assert.ok(found, 'the seeded account is found by HR key');
       return found;
@@ -97,6 +97,33 @@ for (const [name, factory] of TARGETS) {
       assert.notEqual(again.outcome, 'created');
       assert.equal(again.account.id, first.account.id);
       assert.equal(await t.count({ hrId: spec.hrId }), 1);
+    });
+
+    it('an ensure that names no state creates the account off, and leaves an existing one as it is', async function () {
+      if (!t.writes) this.skip();
+      const { active: _none, ...spec } = person();
+      const created = await asTemporalWould(() => c.ensureAccount(spec));
+      assert.equal(created.outcome, 'created');
+      assert.equal(created.account.active, false);
+      await asTemporalWould(() => c.setActive(created.account.id, true, { reason: 'hire' }));
+      const again = await asTemporalWould(() => c.ensureAccount({ ...spec, title: 'Staff Engineer' }));
+      assert.equal(again.account.id, created.account.id);
+      assert.equal(again.account.active, true, 'an account turned on stays on');
+      assert.equal((await c.findByHrKey(spec.hrId, spec.userName))?.active, true);
+
+      // An account someone else created, already on, adopted by a create step: still on.
+      const { active: _unset, ...other } = person();
+      const seededId = await t.seed({
+        userName: other.userName,
+        givenName: other.givenName,
+        familyName: other.familyName,
+        active: true,
+      });
+      const adopted = await asTemporalWould(() => c.ensureAccount(other));
+      assert.notEqual(adopted.outcome, 'created');
+      assert.equal(adopted.account.id, seededId);
+      assert.equal((await c.findByHrKey(other.hrId, other.userName))?.active, true);
+      assert.equal(await t.count({ userName: other.userName }), 1);
     });
 
     it('adopts an account someone else created for the same login, linking it to the HR key', async function () {

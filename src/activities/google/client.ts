@@ -532,7 +532,7 @@ export class GoogleConnector implements IdentityConnector, GroupCapable, DataTra
       name: { givenName: spec.givenName, familyName: spec.familyName },
       password: randomPassword(),
       changePasswordAtNextLogin: true,
-      suspended: !spec.active,
+      suspended: !(spec.active ?? false),
       externalIds: [this.ourExternalId(spec.hrId)],
       orgUnitPath: this.orgUnit(spec),
     };
@@ -559,7 +559,7 @@ export class GoogleConnector implements IdentityConnector, GroupCapable, DataTra
     if ((user.name?.givenName ?? '') !== spec.givenName || (user.name?.familyName ?? '') !== spec.familyName) {
       patch.name = { givenName: spec.givenName, familyName: spec.familyName };
     }
-    if ((user.suspended !== true) !== spec.active) patch.suspended = !spec.active;
+    if (spec.active !== undefined && (user.suspended !== true) !== spec.active) patch.suspended = !spec.active;
     const ou = this.orgUnit(spec);
     if ((user.orgUnitPath ?? '/') !== ou) patch.orgUnitPath = ou;
     const org = primaryOrganization(user);

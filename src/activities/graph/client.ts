@@ -481,7 +481,7 @@ export class GraphConnector implements IdentityConnector, GroupCapable, LicenceC
 
   private newUser(spec: AccountSpec): Record<string, unknown> {
     const body: Record<string, unknown> = {
-      accountEnabled: spec.active,
+      accountEnabled: spec.active ?? false,
       displayName: this.displayName(spec),
       givenName: spec.givenName,
       surname: spec.familyName,
@@ -506,7 +506,7 @@ export class GraphConnector implements IdentityConnector, GroupCapable, LicenceC
     if ((user.givenName ?? '') !== spec.givenName) patch.givenName = spec.givenName;
     if ((user.surname ?? '') !== spec.familyName) patch.surname = spec.familyName;
     if ((user.displayName ?? '') !== this.displayName(spec)) patch.displayName = this.displayName(spec);
-    if (user.accountEnabled !== spec.active) patch.accountEnabled = spec.active;
+    if (spec.active !== undefined && user.accountEnabled !== spec.active) patch.accountEnabled = spec.active;
     if (spec.title !== undefined && (user.jobTitle ?? '') !== spec.title) patch.jobTitle = spec.title;
     if (spec.department !== undefined && (user.department ?? '') !== spec.department)
       patch.department = spec.department;

@@ -761,7 +761,7 @@ export class LdapConnector implements IdentityConnector, GroupCapable {
       if (manager && (have === undefined || normalizeDn(have) !== normalizeDn(manager)))
         changes.push(replace('manager', manager));
     }
-    changes.push(...this.activeChanges(entry, spec.active));
+    if (spec.active !== undefined) changes.push(...this.activeChanges(entry, spec.active));
     if (changes.length > 0) await s.modify(entry.dn, changes);
 
     const moved = await this.moveIfNeeded(s, entry, spec);

@@ -666,7 +666,7 @@ export class ScimConnector implements IdentityConnector, GroupCapable {
       externalId: spec.hrId,
       userName: spec.userName,
       name: { givenName: spec.givenName, familyName: spec.familyName },
-      active: spec.active,
+      active: spec.active ?? false,
     };
     const emails = workEmail(spec);
     if (emails) body.emails = emails;
@@ -689,7 +689,8 @@ export class ScimConnector implements IdentityConnector, GroupCapable {
       changes.push({ path: 'name.givenName', value: spec.givenName });
     if ((user.name?.familyName ?? '') !== spec.familyName)
       changes.push({ path: 'name.familyName', value: spec.familyName });
-    if (toBool(user.active, true) !== spec.active) changes.push({ path: 'active', value: spec.active });
+    if (spec.active !== undefined && toBool(user.active, true) !== spec.active)
+      changes.push({ path: 'active', value: spec.active });
     if (spec.title !== undefined && (user.title ?? '') !== spec.title)
       changes.push({ path: 'title', value: spec.title });
     if (spec.email !== undefined && !sameCaseless(primaryEmail(user), spec.email)) {
