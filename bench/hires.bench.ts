@@ -157,6 +157,24 @@ async function main(): Promise<void> {
         baselineName: rt,
       },
       {
+        name: `  of which the workflow thread (${small}-hire wave)`,
+        value: s.workerThreadsPerHire.workflow,
+        unit: 'CPU-s',
+        note: "workflow code in the SDK's sandbox: every workflow task of the entity and the run",
+      },
+      {
+        name: `  of which the main thread (${small}-hire wave)`,
+        value: s.workerThreadsPerHire.main,
+        unit: 'CPU-s',
+        note: "activities (HTTP to the systems, audit appends, payload encryption) and the SDK's bridge",
+      },
+      {
+        name: `  of which other threads (${small}-hire wave)`,
+        value: s.workerThreadsPerHire.other,
+        unit: 'CPU-s',
+        note: "Temporal's core SDK (Rust: gRPC, history), V8's compiler and garbage collector",
+      },
+      {
         name: `Temporal server CPU per hire (${small}-hire wave)`,
         value: s.serverCpuSecondsPerHire,
         unit: 'CPU-s',

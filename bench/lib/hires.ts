@@ -1,6 +1,6 @@
 /** One measured wave of hires through a Tenure deployment: send, wait for every run to finish, collect figures. */
 import { employeeWorkflowId } from '../../src/domain/ids';
-import { cpuSeconds, treeCpuSeconds } from './proc';
+import { cpuSeconds, threadCpuSeconds, treeCpuSeconds, workerThreadSplit } from './proc';
 import { progress, sleep } from './scale';
 import type { Summary } from './stats';
 import { summarize } from './stats';
@@ -27,6 +27,8 @@ export interface WaveResult {
   /** From the webhook being sent to the person's last account write in any system. */
   toLastAccountMs: Summary;
   workerCpuSecondsPerHire: number;
+  /** The worker's CPU per hire by thread: main (activities, SDK bridge), workflow thread, the rest (core, V8). */
+  workerThreadsPerHire: { main: number; workflow: number; other: number };
   serverCpuSecondsPerHire: number;
   intakeCpuSecondsPerHire: number;
   /** The audit store's PostgreSQL, its backends included. */
@@ -106,6 +108,7 @@ export async function hireWave(
     postgres: treeCpuSeconds(t.postgresPid),
     bench: cpuSeconds(process.pid),
   };
+  const threads0 = threadCpuSeconds(worker.pid);
   const requests0 = t.peers.map((p) => p.requests.length);
   const audit0 = await t.auditRows();
   progress(`${n} hires from ${senders} concurrent senders`);
@@ -131,6 +134,7 @@ export async function hireWave(
     postgres: treeCpuSeconds(t.postgresPid),
     bench: cpuSeconds(process.pid),
   };
+  const threads = workerThreadSplit(worker.pid, threads0, threadCpuSeconds(worker.pid));
   const lastWrite = t.lastAccountWrite();
   const toLast = accepted.flatMap((s) => {
     const at = lastWrite.get(s.hrId);
@@ -162,6 +166,11 @@ export async function hireWave(
     notAccepted: sends.length - accepted.length,
     toLastAccountMs: summarize(toLast),
     workerCpuSecondsPerHire: (cpu.worker - cpu0.worker) / count,
+    workerThreadsPerHire: {
+      main: threads.main / count,
+      workflow: threads.workflow / count,
+      other: threads.other / count,
+    },
     serverCpuSecondsPerHire: (cpu.server - cpu0.server) / count,
     intakeCpuSecondsPerHire: (cpu.intake - cpu0.intake) / count,
     postgresCpuSecondsPerHire: (cpu.postgres - cpu0.postgres) / count,

@@ -58,3 +58,47 @@ function statFields(pid: number): string[] {
 }
 
 export const MiB = 1024 * 1024;
+
+/** CPU seconds of each thread of a process, by thread id (tid = pid is the main thread). Empty when it is gone. */
+export function threadCpuSeconds(pid: number): Map<number, { name: string; seconds: number }> {
+  const out = new Map<number, { name: string; seconds: number }>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), { name, seconds: (Number(rest[11]) + Number(rest[12])) / TICKS });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * A worker process's CPU seconds between two `threadCpuSeconds` readings, split: the main thread (activities, the
+ * SDK's bridge to Temporal's core), the busiest other JavaScript thread (the workflow thread: Node names every JS
+ * thread `node`), and every other thread (the core SDK's Rust threads, V8's compiler and garbage collector).
+ */
+export function workerThreadSplit(
+  pid: number,
+  before: Map<number, { name: string; seconds: number }>,
+  after: Map<number, { name: string; seconds: number }>,
+): { main: number; workflow: number; other: number } {
+  const used = [...after].map(([tid, t]) => ({
+    tid,
+    name: t.name,
+    seconds: t.seconds - (before.get(tid)?.seconds ?? 0),
+  }));
+  const main = used.find((t) => t.tid === pid)?.seconds ?? 0;
+  const js = used.filter((t) => t.tid !== pid && t.name === 'node').sort((a, b) => b.seconds - a.seconds);
+  const workflow = js[0]?.seconds ?? 0;
+  const all = used.reduce((n, t) => n + t.seconds, 0);
+  return { main, workflow, other: all - main - workflow };
+}
