@@ -76,7 +76,8 @@ describe("task priority: an entity's task goes ahead of a backlog of run tasks",
       return task.workflowExecution?.workflowId ?? undefined;
     };
     assert.equal(await poll(), entity);
-    // Then the runs' tasks, first come first served among equals.
-    assert.equal(await poll(), `${taskQueue}-run-0`);
+    // Then the runs' tasks (their order among equals is the server's to choose).
+    const next = await poll();
+    assert.ok(next?.startsWith(`${taskQueue}-run-`), `a run's task next, not ${String(next)}`);
   });
 });
