@@ -86,6 +86,11 @@ for (const [name, factory] of TARGETS) {
       return found;
     }
 
+    /** An account someone else created for the person's login, not linked to HR. */
+    function seedUnlinked(spec: AccountSpec, active: boolean): Promise<string> {
+      return t.seed({ userName: spec.userName, givenName: spec.givenName, familyName: spec.familyName, active });
+    }
+
     it('creates an account, and a second ensure adopts it rather than creating another', async function () {
       if (!t.writes) this.skip();
       const spec = person();
@@ -113,12 +118,7 @@ for (const [name, factory] of TARGETS) {
 
       // An account someone else created, already on, adopted by a create step: still on.
       const { active: _unset, ...other } = person();
-      const seededId = await t.seed({
-        userName: other.userName,
-        givenName: other.givenName,
-        familyName: other.familyName,
-        active: true,
-      });
+      const seededId = await seedUnlinked(other, true);
       const adopted = await asTemporalWould(() => c.ensureAccount(other));
       assert.notEqual(adopted.outcome, 'created');
       assert.equal(adopted.account.id, seededId);
@@ -129,12 +129,7 @@ for (const [name, factory] of TARGETS) {
     it('adopts an account someone else created for the same login, linking it to the HR key', async function () {
       if (!t.writes) this.skip();
       const spec = person();
-      const seededId = await t.seed({
-        userName: spec.userName,
-        givenName: spec.givenName,
-        familyName: spec.familyName,
-        active: false,
-      });
+      const seededId = await seedUnlinked(spec, false);
       const r = await asTemporalWould(() => c.ensureAccount(spec));
       assert.notEqual(r.outcome, 'created');
       assert.equal(r.account.id, seededId);
