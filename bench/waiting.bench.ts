@@ -2,7 +2,8 @@
  * 10,000 people waiting (hire date a year away; issue 15 target: worker RSS under 500 MB, and flat). The worker is
  * the real entry point as its own process; its resident memory is sampled before (warmed up by a few hires that
  * run at once), while the waiting hires arrive through the intake from 50 HR senders, and for 30 s once every hire
- * run waits and the worker is at rest (flat: it should not grow then). The Temporal server's RSS is reported too, and the webhook's answer times over the whole wave.
+ * run waits and the worker is at rest (flat: it should not grow then). The Temporal server's RSS is reported too,
+ * and the webhook's answer times over the whole wave.
  *
  *   BENCH_SCALE=0.1 node -r tsx/cjs bench/waiting.bench.ts
  */
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
     }
     const r = result;
     const mib = (b: number | undefined): number => (b ?? Number.NaN) / MiB;
+    const restGrowth = mib((r.workerAfter ?? 0) - (r.workerSettleFirst ?? 0));
     const figures: Figure[] = [
       {
         name: 'people waiting (hire runs waiting)',
@@ -123,10 +125,10 @@ async function main(): Promise<void> {
       },
       {
         name: `worker RSS growth over ${settleMs / 1000} s at rest`,
-        value: mib((r.workerAfter ?? 0) - (r.workerSettleFirst ?? 0)),
+        value: restGrowth,
         unit: 'MiB',
         target: '< 25 MiB (flat)',
-        holds: mib((r.workerAfter ?? 0) - (r.workerSettleFirst ?? 0)) < 25,
+        holds: restGrowth < 25,
         note:
           `flat: the waiting people are evicted from the cache and cost the worker nothing until their timer fires ` +
           `(lowest to highest over that time: ${mib((r.workerSettleMax ?? 0) - (r.workerSettleMin ?? 0)).toFixed(1)} MiB)`,

@@ -5,6 +5,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
 import type { DevServer } from '../../src/dev/temporal-server';
 import { startDevServer } from '../../src/dev/temporal-server';
 import { progress, sleep } from './scale';
@@ -102,11 +103,6 @@ export interface AnswerPhases {
   back: number;
 }
 
-function eventMs(t: { seconds?: unknown; nanos?: number | null } | null | undefined): number | undefined {
-  if (!t) return undefined;
-  return Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
-}
-
 /**
  * The phases of an event's answer, from the entity's history: the workflow task that accepted the first update
  * after `sentAt`. Undefined when the history shows none.
@@ -119,7 +115,7 @@ export async function answerPhases(
 ): Promise<AnswerPhases | undefined> {
   const events = (await client.workflow.getHandle(entityWorkflowId).fetchHistory()).events ?? [];
   const accepted = events.findIndex(
-    (e) => e.workflowExecutionUpdateAcceptedEventAttributes && (eventMs(e.eventTime) ?? 0) >= sentAt,
+    (e) => e.workflowExecutionUpdateAcceptedEventAttributes && (optionalTsToMs(e.eventTime) ?? 0) >= sentAt,
   );
   if (accepted < 0) return undefined;
   // The accepting task: the last WORKFLOW_TASK_COMPLETED before the acceptance, with its STARTED and SCHEDULED.
@@ -127,7 +123,7 @@ export async function answerPhases(
   const completed = before.find((e) => e.workflowTaskCompletedEventAttributes);
   const started = before.find((e) => e.workflowTaskStartedEventAttributes);
   const scheduled = before.find((e) => e.workflowTaskScheduledEventAttributes);
-  const [s, st, c] = [scheduled, started, completed].map((e) => eventMs(e?.eventTime));
+  const [s, st, c] = [scheduled, started, completed].map((e) => optionalTsToMs(e?.eventTime));
   if (s === undefined || st === undefined || c === undefined) return undefined;
   return { toServer: s - sentAt, queued: st - s, onWorker: c - st, back: answeredAt - c };
 }
