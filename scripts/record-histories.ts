@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     if (wanted('repair')) await repair();
     if (wanted('priority')) await priority();
     if (wanted('folded')) await folded();
+    if (wanted('level1')) await level1();
   } finally {
     await stopSharedServer();
   }
@@ -336,6 +337,40 @@ async function folded(): Promise<void> {
     const id = eventWorkflowId(r.hrId, 'hire', 'hire-8');
     await waitResult(t, id);
     await save(t, 'onboarding-folded', id);
+  } finally {
+    await t.stop();
+  }
+}
+
+/**
+ * Started at code level 1 (src/workflows/code-level.ts): no patch markers. A hire moved from next year to the past,
+ * then an involuntary exit; the entity's first run (until it continues as new) and both runs.
+ */
+async function level1(): Promise<void> {
+  const t = await startTenure({ codecKeys: REPLAY_CODEC_KEYS });
+  try {
+    const r = makeRecord({ hrId: 'REPLAY9', hireDate: '2031-02-03' });
+    await t.tenure.sendEvent({ eventId: 'hire-9', kind: 'hire', record: r });
+    const hireId = eventWorkflowId(r.hrId, 'hire', 'hire-9');
+    await t.client.workflow.getHandle(hireId).describe();
+    const moved = { ...r, hireDate: '2025-03-03', sourceUpdatedAt: new Date().toISOString() };
+    await t.tenure.sendEvent({ eventId: 'move-9', kind: 'change', record: moved });
+    await waitResult(t, hireId);
+    const entity = t.client.workflow.getHandle(employeeWorkflowId(r.hrId));
+    const runId = (await entity.describe()).runId;
+    await t.tenure.sendEvent({
+      eventId: 'exit-9',
+      kind: 'termination',
+      record: { ...moved, exitKind: 'involuntary', sourceUpdatedAt: new Date(Date.now() + 1000).toISOString() },
+    });
+    const exitId = eventWorkflowId(r.hrId, 'termination', 'exit-9');
+    await waitResult(t, exitId);
+    for (let i = 0; i < 100 && (await entity.describe()).runId === runId; i++) {
+      await new Promise((res) => setTimeout(res, 300));
+    }
+    await save(t, 'employee-level1', employeeWorkflowId(r.hrId), runId);
+    await save(t, 'onboarding-level1', hireId);
+    await save(t, 'offboarding-level1', exitId);
   } finally {
     await t.stop();
   }

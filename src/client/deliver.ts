@@ -6,6 +6,7 @@ import { ENTITY_PRIORITY } from '../domain/priority';
 import { employeeWorkflow } from '../workflows/employee/employee';
 import type { DeliverEventResult } from '../workflows/employee/messages';
 import { deliverEventUpdate } from '../workflows/employee/messages';
+import { codeLevelMemo } from '../workflows/code-level';
 import { EMPLOYEE_ID } from '../workflows/search-attributes';
 
 /**
@@ -20,6 +21,8 @@ export async function deliverHrEvent(client: Client, taskQueue: string, event: H
     args: [{ hrId }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     typedSearchAttributes: [{ key: EMPLOYEE_ID, value: hrId }],
+    // Started by this code: no patch markers for what it already has (src/workflows/code-level.ts).
+    memo: codeLevelMemo(),
     // The sender waits for the entity's answer: its tasks go ahead of the runs' (src/domain/priority.ts).
     priority: { priorityKey: ENTITY_PRIORITY },
   });

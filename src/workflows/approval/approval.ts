@@ -6,13 +6,13 @@ import {
   currentUpdateInfo,
   isCancellation,
   log,
-  patched,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { MIN_REMINDER_MS, notify, record } from '../people-activities';
 import { EMPLOYEE_ID, STAGE, WAITING_ON } from '../search-attributes';
+import { hasPatch } from '../code-level';
 import type {
   ApprovalInput,
   ApprovalLevelStatus,
@@ -271,7 +271,7 @@ class Approval {
 
   async decide(d: Decision): Promise<ApprovalStatus> {
     const approverHrId = this.input.levels[d.level]?.hrIds?.[d.slackUserId];
-    if (approverHrId !== undefined && patched(APPROVER_ELIGIBILITY_PATCH)) {
+    if (approverHrId !== undefined && hasPatch(APPROVER_ELIGIBILITY_PATCH)) {
       const check = await record.checkApprover({
         requestId: this.input.requestId,
         hrId: this.input.hrId,

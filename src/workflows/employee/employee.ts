@@ -3,12 +3,11 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
-  continueAsNew,
   executeChild,
   getExternalWorkflowHandle,
   isCancellation,
   log,
-  patched,
+  makeContinueAsNewFunc,
   proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
@@ -42,6 +41,7 @@ import {
   boundedKeyword,
   departmentKey,
 } from '../search-attributes';
+import { codeLevelMemo, hasPatch } from '../code-level';
 import { offboardingWorkflow, onboardingWorkflow, roleChangeWorkflow } from '../onboarding/onboarding';
 import { rescheduleSignal } from '../onboarding/messages';
 import type { OnboardingInput, RescheduleInput } from '../onboarding/messages';
@@ -147,6 +147,11 @@ function exitInput(event: HrEvent, planned: { plan: Plan; effectiveAt: string })
   };
 }
 
+/** Continues as new: the next run is started by this code, so at its level (src/workflows/code-level.ts). */
+function continueAsNewAtLevel(input: EmployeeWorkflowInput): Promise<never> {
+  return makeContinueAsNewFunc<typeof employeeWorkflow>({ memo: codeLevelMemo() })(input);
+}
+
 /**
  * The entity workflow `employee/<hrId>`: one per person. It takes HR events through an Update,
  * answers accepted / duplicate / rejected, and runs one child workflow per accepted event, in order.
@@ -184,7 +189,7 @@ class Employee {
 
   constructor(private readonly input: EmployeeWorkflowInput) {
     this.state = input.state ?? { events: [] };
-    this.serial = patched(SERIAL_ENTITY_PATCH);
+    this.serial = hasPatch(SERIAL_ENTITY_PATCH);
   }
 
   status(): EmployeeStatus {
@@ -574,7 +579,7 @@ class Employee {
       exitAt,
       ...(record.exitDate !== undefined ? { exitDate: record.exitDate } : {}),
     });
-    return before && patched(PRE_START_EXIT_PATCH);
+    return before && hasPatch(PRE_START_EXIT_PATCH);
   }
 
   /** An exit before the start: the event becomes a cancelled hire (the onboarding cancelled, pre-hire work undone). */
@@ -666,7 +671,7 @@ class Employee {
     if (role.length > 0 && this.onLeave()) {
       return reject('this person is on leave: send the change after their return (leave_end)');
     }
-    if (event.repair && role.length === 0 && !hireMoved && !exitMoved && patched(RECONCILE_REPAIR_PATCH)) {
+    if (event.repair && role.length === 0 && !hireMoved && !exitMoved && hasPatch(RECONCILE_REPAIR_PATCH)) {
       return this.repair(event, entry, reject, hire !== undefined);
     }
 
@@ -967,7 +972,7 @@ class Employee {
         this.state.compactedAt = new Date().toISOString();
         log.info("the person's story is finished; continuing as new with a small state", { hrId: this.input.hrId });
       }
-      await continueAsNew<typeof employeeWorkflow>({ hrId: this.input.hrId, state: this.state });
+      await continueAsNewAtLevel({ hrId: this.input.hrId, state: this.state });
     }
   }
 
@@ -995,12 +1000,13 @@ class Employee {
     entry.state = 'running';
     const scope = new CancellationScope();
     this.currentScope = scope;
-    const priority = patched(RUN_PRIORITY_PATCH) ? { priority: { priorityKey: RUN_PRIORITY } } : {};
+    const priority = hasPatch(RUN_PRIORITY_PATCH) ? { priority: { priorityKey: RUN_PRIORITY } } : {};
     const child = scope.run(() =>
       executeChild(WORKFLOWS[workflow], {
         workflowId,
         args: [input],
         typedSearchAttributes: childSearchAttributes(entry, input),
+        memo: codeLevelMemo(),
         ...priority,
       }),
     );
@@ -1124,7 +1130,7 @@ class Employee {
         this.queue.length > 0 ||
         (allHandlersFinished() && (workflowInfo().continueAsNewSuggested || (this.handledAny && !this.hasAccepted())));
       const due = this.nextDue();
-      if (due !== undefined && patched(SCHEDULED_RUNS_PATCH)) {
+      if (due !== undefined && hasPatch(SCHEDULED_RUNS_PATCH)) {
         const ms = Date.parse(due) - Date.now();
         if (ms > 0) await condition(wake, ms);
         this.queueDue();
@@ -1141,7 +1147,7 @@ class Employee {
         log.info('no event accepted; entity ends');
         return;
       }
-      await continueAsNew<typeof employeeWorkflow>({ hrId: this.input.hrId, state: this.state });
+      await continueAsNewAtLevel({ hrId: this.input.hrId, state: this.state });
     }
   }
 
@@ -1167,7 +1173,7 @@ class Employee {
         }),
       );
       entry.state = 'done';
-      if (q.retention && patched(SCHEDULED_RUNS_PATCH)) {
+      if (q.retention && hasPatch(SCHEDULED_RUNS_PATCH)) {
         this.state.deletion = { eventId: entry.eventId, ...q.retention, policyVersion: input.plan.policyVersion };
       }
     } catch (err) {

@@ -6,7 +6,6 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -21,6 +20,7 @@ import { approvalWorkflowId, manualTaskWorkflowId } from '../../domain/people-id
 import { systemTaskQueue } from '../../domain/rate-limit';
 import { approvalWorkflow } from '../approval/approval';
 import { STAGE, WAITING_ON } from '../search-attributes';
+import { codeLevelMemo, hasPatch } from '../code-level';
 import { manualTaskWorkflow } from '../task/task';
 import { rescheduleAnsweredSignal } from '../employee/messages';
 import type {
@@ -122,7 +122,7 @@ function stepActivity(
 ): (i: StepInput) => Promise<StepResult> {
   const name = STEP_ACTIVITY_NAMES[action];
   const systemId = step.systemId;
-  if (step.rateLimited && systemId && patched(SYSTEM_QUEUES_PATCH)) {
+  if (step.rateLimited && systemId && hasPatch(SYSTEM_QUEUES_PATCH)) {
     return (i) => actsOnSystemQueue(systemId)[name](i);
   }
   return (i) => acts[name](i);
@@ -131,7 +131,7 @@ function stepActivity(
 /** `createActiveAccount`, on the system's own queue when the plan marked the system rate-limited. */
 function createActiveActivity(step: PlanStep): (i: CreateActiveInput) => Promise<StepResult> {
   const systemId = step.systemId;
-  if (step.rateLimited && systemId && patched(SYSTEM_QUEUES_PATCH)) {
+  if (step.rateLimited && systemId && hasPatch(SYSTEM_QUEUES_PATCH)) {
     return (i) => actsOnSystemQueue(systemId).createActiveAccount(i);
   }
   return (i) => acts.createActiveAccount(i);
@@ -384,7 +384,7 @@ class Onboarding {
     this.status.policyVersion = planned.plan.policyVersion;
     this.status.playbooks = planned.plan.playbooks;
     // The new policy's timing too (activation hour, pre-provisioning days): the waiting timers re-arm.
-    if (patched(ADOPT_TIMING_PATCH)) {
+    if (hasPatch(ADOPT_TIMING_PATCH)) {
       this.status.effectiveAt = planned.effectiveAt;
       this.status.preProvisionAt = planned.preProvisionAt;
       this.rearmed = true;
@@ -415,7 +415,7 @@ class Onboarding {
     if (!activation || activation.dependsOn.some((d) => d !== step.id && this.step(d).state !== 'succeeded')) {
       return undefined;
     }
-    return patched(FOLD_ACTIVATION_PATCH) ? activation : undefined;
+    return hasPatch(FOLD_ACTIVATION_PATCH) ? activation : undefined;
   }
 
   private async runStep(step: PlanStep): Promise<void> {
@@ -480,7 +480,7 @@ class Onboarding {
         return;
       } catch (err) {
         // A superseded run is cancelled: that is no exception, nobody is asked to retry anything.
-        if (isCancellation(err) && patched(CANCELLED_NOT_EXCEPTION_PATCH)) {
+        if (isCancellation(err) && hasPatch(CANCELLED_NOT_EXCEPTION_PATCH)) {
           s.state = 'skipped';
           s.outcome = 'cancelled: the run was superseded';
           s.finishedAt = new Date().toISOString();
@@ -494,7 +494,7 @@ class Onboarding {
         s.error = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
         log.warn('step is an exception; waiting for an operator retry', { stepId: step.id });
         this.openException(step.id);
-        const owned = patched(EXCEPTION_OWNER_PATCH);
+        const owned = hasPatch(EXCEPTION_OWNER_PATCH);
         let fixed = false;
         let taskWorkflowId: string | undefined;
         let giveUpAfterMs: number | undefined;
@@ -521,6 +521,7 @@ class Onboarding {
                 workflowId: taskWorkflowId,
                 args: [task],
                 parentClosePolicy: 'REQUEST_CANCEL',
+                memo: codeLevelMemo(),
               });
               s.exceptionTask = task.taskId;
               s.exceptionOwners = task.owners;
@@ -543,7 +544,7 @@ class Onboarding {
           }
         } catch (waitErr) {
           // Superseded while waiting for a retry: the run is cancelled, nobody waits on an operator any more.
-          if (isCancellation(waitErr) && patched(CANCELLED_NOT_EXCEPTION_PATCH)) this.closeException(step.id);
+          if (isCancellation(waitErr) && hasPatch(CANCELLED_NOT_EXCEPTION_PATCH)) this.closeException(step.id);
           throw waitErr;
         }
         // Retried from the CLI while the owners' task is open: the task is no longer needed.
@@ -609,6 +610,7 @@ class Onboarding {
         workflowId: approvalWorkflowId(this.input.hrId, this.input.eventId, systemId),
         args: [request],
         parentClosePolicy: 'REQUEST_CANCEL',
+        memo: codeLevelMemo(),
       });
       if (r.outcome !== 'approved') (handover ? this.handoverDeclined : this.denied).add(systemId);
       return { outcome: r.outcome, at: new Date().toISOString() };

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import type { temporal } from '@temporalio/proto';
+import { employeeWorkflowId, eventWorkflowId } from '../../src/domain/ids';
+import { RUN_PRIORITY } from '../../src/domain/priority';
+import { CODE_LEVEL, CODE_LEVEL_MEMO } from '../../src/workflows/code-level';
+import type { OnboardingStatus } from '../../src/workflows/onboarding/messages';
+import { daysAgo, makeRecord } from '../helpers/records';
+import { workflowBundle } from '../helpers/temporal';
+import type { TenureHarness } from '../helpers/tenure';
+import { startTenure } from '../helpers/tenure';
+import { resultWhenStarted } from '../helpers/wait';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+const patchMarkers = (events: HistoryEvent[]): number =>
+  events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch').length;
+const changeVersionUpserts = (events: HistoryEvent[]): number =>
+  events.filter(
+    (e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.TemporalChangeVersion,
+  ).length;
+
+/**
+ * Code levels (src/workflows/code-level.ts): a hire started by this code takes every patched path without a patch
+ * marker or a `TemporalChangeVersion` upsert, in the entity and in its run. The new paths are the ones taken: the run
+ * at the runs' priority (`tenure-run-priority`) and one activity per system (`tenure-fold-activation`).
+ */
+describe('code levels: a hire started by this code records no patch markers', function () {
+  this.timeout(120_000);
+  let t: TenureHarness;
+
+  before(async () => {
+    await workflowBundle();
+    t = await startTenure();
+  });
+  after(async () => {
+    await t?.stop();
+  });
+
+  it('takes the patched paths with no marker, and keeps the level in the encrypted memo', async () => {
+    const record = makeRecord({ hireDate: daysAgo(2) });
+    const eventId = `h-${record.hrId}`;
+    const answer = await t.tenure.sendEvent({ eventId, kind: 'hire', record });
+    assert.equal(answer.outcome, 'accepted', JSON.stringify(answer));
+    const run = t.client.workflow.getHandle(eventWorkflowId(record.hrId, 'hire', eventId));
+    const final = await resultWhenStarted<OnboardingStatus>(run);
+    assert.equal(final.stage, 'completed');
+
+    const entity = t.client.workflow.getHandle(employeeWorkflowId(record.hrId));
+    const entityEvents = (await entity.fetchHistory()).events ?? [];
+    const runEvents = (await run.fetchHistory()).events ?? [];
+    for (const [name, events] of [
+      ['entity', entityEvents],
+      ['run', runEvents],
+    ] as const) {
+      assert.equal(patchMarkers(events), 0, `${name}: no patch markers`);
+      assert.equal(changeVersionUpserts(events), 0, `${name}: no TemporalChangeVersion upserts`);
+      const memo = events[0]?.workflowExecutionStartedEventAttributes?.memo?.fields?.[CODE_LEVEL_MEMO];
+      assert.ok(memo, `${name}: started with a code level`);
+      assert.equal(
+        Buffer.from(memo.metadata?.encoding ?? []).toString(),
+        'binary/encrypted',
+        `${name}: memo encrypted`,
+      );
+    }
+    assert.equal((await entity.describe()).memo?.[CODE_LEVEL_MEMO], CODE_LEVEL);
+    assert.equal((await run.describe()).memo?.[CODE_LEVEL_MEMO], CODE_LEVEL);
+
+    // The patched paths, taken without their markers.
+    const childStart = entityEvents.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes);
+    assert.equal(childStart?.startChildWorkflowExecutionInitiatedEventAttributes?.priority?.priorityKey, RUN_PRIORITY);
+    const activities = runEvents.flatMap((e) => {
+      const n = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      return n ? [n] : [];
+    });
+    assert.deepEqual(activities, ['createActiveAccount', 'createActiveAccount']);
+  });
+});
