@@ -13,6 +13,7 @@ import { makeRecord } from '../test/helpers/records';
 import { REPLAY_CODEC_KEYS, startSharedServer, stopSharedServer } from '../test/helpers/temporal';
 import { startTenure } from '../test/helpers/tenure';
 import { WAITING_ON } from '../src/workflows/search-attributes';
+import { CODE_LEVEL } from '../src/workflows/code-level';
 import { ScimConnector } from '../src/activities/scim/client';
 import { approvalWorkflowId } from '../src/domain/approval';
 import { buttonsFor, clickAs } from '../test/helpers/slack-clicks';
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
     if (wanted('repair')) await repair();
     if (wanted('priority')) await priority();
     if (wanted('folded')) await folded();
-    if (wanted('level1')) await level1();
+    if (wanted('level')) await atCodeLevel();
   } finally {
     await stopSharedServer();
   }
@@ -343,10 +344,11 @@ async function folded(): Promise<void> {
 }
 
 /**
- * Started at code level 1 (src/workflows/code-level.ts): no patch markers. A hire moved from next year to the past,
- * then an involuntary exit; the entity's first run (until it continues as new) and both runs.
+ * Started at this code's level (src/workflows/code-level.ts), saved as `*-level<N>.json` so each level keeps its own: a
+ * hire moved from next year to the past, then an involuntary exit; the entity's first run (until it continues as
+ * new) and both runs; and a late hire's run.
  */
-async function level1(): Promise<void> {
+async function atCodeLevel(): Promise<void> {
   const t = await startTenure({ codecKeys: REPLAY_CODEC_KEYS });
   try {
     const r = makeRecord({ hrId: 'REPLAY9', hireDate: '2031-02-03' });
@@ -368,9 +370,15 @@ async function level1(): Promise<void> {
     for (let i = 0; i < 100 && (await entity.describe()).runId === runId; i++) {
       await new Promise((res) => setTimeout(res, 300));
     }
-    await save(t, 'employee-level1', employeeWorkflowId(r.hrId), runId);
-    await save(t, 'onboarding-level1', hireId);
-    await save(t, 'offboarding-level1', exitId);
+    await save(t, `employee-level${CODE_LEVEL}`, employeeWorkflowId(r.hrId), runId);
+    await save(t, `onboarding-level${CODE_LEVEL}`, hireId);
+    await save(t, `offboarding-level${CODE_LEVEL}`, exitId);
+    // A late hire: its instants had passed when it started.
+    const late = makeRecord({ hrId: 'REPLAY10', hireDate: '2025-02-03' });
+    await t.tenure.sendEvent({ eventId: 'hire-10', kind: 'hire', record: late });
+    const lateId = eventWorkflowId(late.hrId, 'hire', 'hire-10');
+    await waitResult(t, lateId);
+    await save(t, `onboarding-late-level${CODE_LEVEL}`, lateId);
   } finally {
     await t.stop();
   }

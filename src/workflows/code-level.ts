@@ -4,23 +4,25 @@
  * `patched(id)` records a marker in every execution that takes the new path, and the SDK adds a
  * `TemporalChangeVersion` search-attribute upsert with it: two history events and a visibility write per patch per
  * run, forever, for a hire that was never on the old path (six events and three visibility writes per hire with
- * today's patches). An execution started by code that already has a patch cannot have taken the old path, so it does
- * not need the marker: every Tenure start (the intake's update-with-start, continue-as-new, a child run) sets the
+ * the patches of 2026-12). An execution started by code that already has a patch cannot have taken the old path, so it
+ * does not need the marker: every Tenure start (the intake's update-with-start, continue-as-new, a child run) sets the
  * memo `tenureCodeLevel` to `CODE_LEVEL`, and `hasPatch` is true without a marker for every patch of that level or
  * below. An execution without the memo (started before code levels) asks `patched()` as before.
  *
- * One case needs care: an execution started with a level but first run by a worker that predates code levels (a
- * rolling deploy). That worker called `patched()` and recorded markers; a later worker replaying it must match
- * them, so while replaying `hasPatch` calls `patched()` too. During replay `patched()` never adds a command: it
- * matches a marker when the history has one and is a no-op when it has none. The replay tests hold both cases.
+ * Workers of two levels side by side (a rolling deploy) stay safe: a worker older than the level an execution was
+ * started at refuses it (`enterAtCodeLevel`, first thing in every workflow function, so also when it replays it): its
+ * workflow task fails, nothing is recorded, and a newer worker takes the task. A newer worker runs an older level's
+ * execution with `patched()` for the patches that level lacks, as Temporal always did.
  *
- * The other way round, a worker older than the level an execution was started at refuses it at its first patched
- * decision (the code before that is the same at every level): its workflow task fails and a newer worker takes it.
- * A worker from before code levels knows no level; it has every level-1 patch, so level 1 is safe with it, and a
- * deploy must not mix it with level 2 or later.
+ * Workers from before code levels do not know the memo, so they must not run beside this code: upgrading from a
+ * release before code levels, stop the old workers before starting the new ones (`docker compose up -d` does; a
+ * paused worker loses nothing, tasks wait on the server). If one did run a level-1 execution, the markers it recorded
+ * for the patches it had still replay (while replaying `hasPatch` calls `patched()`, which matches a marker the
+ * history has and adds nothing when it has none), but a patch it lacked would not.
  *
- * Adding a patch: give it the next level here (`CODE_LEVEL + 1`), raise `CODE_LEVEL`, and call `hasPatch`.
- * Executions started at the older level record the new patch's marker as `patched()` always did.
+ * Adding a patch: give it the next level here (`CODE_LEVEL + 1`), raise `CODE_LEVEL`, and call `hasPatch` (or
+ * `startedWith`, for a change only executions started with it take).
+ * Executions started at an older level record the new patch's marker as `patched()` always did.
  */
 import { patched, workflowInfo } from '@temporalio/workflow';
 
@@ -40,10 +42,11 @@ export const PATCH_LEVELS: Readonly<Record<string, number>> = {
   'tenure-cancelled-not-exception': 1,
   'tenure-fold-activation': 1,
   'tenure-approver-eligibility': 1,
+  'tenure-stage-at-start': 2,
 };
 
 /** The level of this code: the highest in `PATCH_LEVELS`. */
-export const CODE_LEVEL = 1;
+export const CODE_LEVEL = 2;
 
 /** The memo every start by this code sets (merged into any memo of the start's own). */
 export function codeLevelMemo(): Record<string, number> {
@@ -65,19 +68,32 @@ export function levelIncludes(level: number, id: string): boolean {
   return needed !== undefined && level >= needed;
 }
 
-/** `patched(id)`, without the marker for an execution started by code that already had the patch. */
-export function hasPatch(id: string): boolean {
-  const info = workflowInfo();
-  const level = startedAtLevel(info.memo);
+/**
+ * Refuses an execution started by newer code: called first in every workflow function that starts at a code level.
+ * A plain error fails the workflow task, not the workflow, and a newer worker takes the task.
+ */
+export function enterAtCodeLevel(): void {
+  const level = startedAtLevel(workflowInfo().memo);
   if (level > CODE_LEVEL) {
-    // Started by newer code (a rolling deploy): this worker lacks some of its patches and would take their old
-    // paths without a marker. A plain error fails the workflow task, not the workflow: a newer worker takes it.
     throw new Error(
       `started at code level ${level}; this worker is at level ${CODE_LEVEL}: a newer worker must run it`,
     );
   }
-  if (!levelIncludes(level, id)) return patched(id);
-  // A worker from before code levels may have run this part first and recorded the marker: match it.
+}
+
+/**
+ * Whether this execution was started at a level that includes patch `id`, never recording a marker: for a change
+ * only new executions take (one in flight, started before it, keeps the old path to its end).
+ */
+export function startedWith(id: string): boolean {
+  return levelIncludes(startedAtLevel(workflowInfo().memo), id);
+}
+
+/** `patched(id)`, without the marker for an execution started by code that already had the patch. */
+export function hasPatch(id: string): boolean {
+  const info = workflowInfo();
+  if (!levelIncludes(startedAtLevel(info.memo), id)) return patched(id);
+  // A worker from before code levels may have run this part and recorded the marker: match it.
   if (info.unsafe.isReplaying) patched(id);
   return true;
 }

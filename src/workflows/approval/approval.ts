@@ -12,7 +12,7 @@ import {
 } from '@temporalio/workflow';
 import { MIN_REMINDER_MS, notify, record } from '../people-activities';
 import { EMPLOYEE_ID, STAGE, WAITING_ON } from '../search-attributes';
-import { hasPatch } from '../code-level';
+import { enterAtCodeLevel, hasPatch } from '../code-level';
 import type {
   ApprovalInput,
   ApprovalLevelStatus,
@@ -38,6 +38,7 @@ const MAX_REASON = 500;
  * timeout at any level ends the request; every level's messages are updated in place with the outcome.
  */
 export async function approvalWorkflow(input: ApprovalInput): Promise<ApprovalResult> {
+  enterAtCodeLevel();
   const run = new Approval(input);
   setHandler(approvalStatusQuery, () => run.status);
   setHandler(decideUpdate, (d: Decision) => run.decide(d), { validator: (d: Decision) => run.validateDecision(d) });

@@ -41,9 +41,9 @@ import {
   boundedKeyword,
   departmentKey,
 } from '../search-attributes';
-import { codeLevelMemo, hasPatch } from '../code-level';
+import { codeLevelMemo, enterAtCodeLevel, hasPatch } from '../code-level';
 import { offboardingWorkflow, onboardingWorkflow, roleChangeWorkflow } from '../onboarding/onboarding';
-import { rescheduleSignal } from '../onboarding/messages';
+import { rescheduleSignal, startStage } from '../onboarding/messages';
 import type { OnboardingInput, RescheduleInput } from '../onboarding/messages';
 import { WorkflowLock } from './lock';
 import type {
@@ -157,6 +157,7 @@ function continueAsNewAtLevel(input: EmployeeWorkflowInput): Promise<never> {
  * answers accepted / duplicate / rejected, and runs one child workflow per accepted event, in order.
  */
 export async function employeeWorkflow(input: EmployeeWorkflowInput): Promise<void> {
+  enterAtCodeLevel();
   const entity = new Employee(input);
   setHandler(employeeStatusQuery, () => entity.status());
   setHandler(deliverEventUpdate, (event: HrEvent) => entity.deliver(event), {
@@ -1208,10 +1209,8 @@ function childSearchAttributes(entry: EventLogEntry, input: OnboardingInput): Se
   return [
     { key: EMPLOYEE_ID, value: boundedKeyword(input.hrId) },
     { key: EVENT_KIND, value: entry.kind },
-    {
-      key: STAGE,
-      value: input.plan.steps.some((s) => s.phase === 'pre_provision') ? 'waiting_pre_provision' : 'waiting',
-    },
+    // A late run starts at its instant's stage (the run takes it from there: STAGE_AT_START_PATCH).
+    { key: STAGE, value: startStage(input, Date.now()) },
     ...(Number.isNaN(effectiveAt.getTime()) ? [] : [{ key: EFFECTIVE_AT, value: effectiveAt }]),
     { key: DEPARTMENT, value: departmentKey(input.record.department) },
   ];

@@ -32,6 +32,29 @@ export interface OnboardingInput {
   receivedAt?: string;
 }
 
+/** A run of this kind takes access away (disables, deletes): at its instant its stage is `revoking`. */
+export function runRevokes(kind: OnboardingInput['kind']): boolean {
+  return (
+    kind === 'termination' ||
+    kind === 'cancel_hire' ||
+    kind === 'leave_start' ||
+    kind === 'grace_revocation' ||
+    kind === 'retention'
+  );
+}
+
+/**
+ * The stage a run is started in (its `TenureStage` at start, set by the person's entity). A run whose instants have
+ * both passed at `now` and that has steps at the instant is at that stage from its start (`activating`, `revoking`),
+ * so a late run publishes its stage once instead of moving through `pre_provisioning` within its first task.
+ */
+export function startStage(input: OnboardingInput, now: number): OnboardingStage {
+  const steps = input.plan.steps;
+  const due = Date.parse(input.effectiveAt) <= now && Date.parse(input.preProvisionAt ?? input.effectiveAt) <= now;
+  if (due && steps.some((s) => s.phase === 'activation')) return runRevokes(input.kind) ? 'revoking' : 'activating';
+  return steps.some((s) => s.phase === 'pre_provision') ? 'waiting_pre_provision' : 'waiting';
+}
+
 /** `exception`: a permanent failure waiting for an operator to fix the cause and retry the step. */
 export type StepState = 'pending' | 'running' | 'succeeded' | 'exception' | 'blocked' | 'skipped';
 

@@ -20,7 +20,7 @@ import { approvalWorkflowId, manualTaskWorkflowId } from '../../domain/people-id
 import { systemTaskQueue } from '../../domain/rate-limit';
 import { approvalWorkflow } from '../approval/approval';
 import { STAGE, WAITING_ON } from '../search-attributes';
-import { codeLevelMemo, hasPatch } from '../code-level';
+import { codeLevelMemo, enterAtCodeLevel, hasPatch, startedWith } from '../code-level';
 import { manualTaskWorkflow } from '../task/task';
 import { rescheduleAnsweredSignal } from '../employee/messages';
 import type {
@@ -37,6 +37,7 @@ import {
   rescheduleSignal,
   rescheduleUpdate,
   retryStepUpdate,
+  runRevokes,
 } from './messages';
 
 /** One attempt may take a minute; a system that stays down for a day turns the step into an exception. */
@@ -91,6 +92,13 @@ export const CANCELLED_NOT_EXCEPTION_PATCH = 'tenure-cancelled-not-exception';
  * a late hire takes one activity per system instead of two. Runs recorded before it activate in a step of its own.
  */
 export const FOLD_ACTIVATION_PATCH = 'tenure-fold-activation';
+
+/**
+ * Stages published once (runs started with it: `startedWith`, no marker). A run the entity started at its instant's
+ * stage (`startStage`: a late run, `activating` or `revoking` in its start search attributes) takes that stage from
+ * the start instead of publishing waiting stages first, and a stage is published only when it changes.
+ */
+export const STAGE_AT_START_PATCH = 'tenure-stage-at-start';
 
 /** Steps that wait on people run as child workflows (see `runPeopleStep`); the rest are activities. */
 const PEOPLE_ACTIONS = ['approve', 'manual_task', 'approve_handover', 'transfer_data'] as const;
@@ -165,6 +173,7 @@ export async function roleChangeWorkflow(input: OnboardingInput): Promise<Onboar
 }
 
 async function runLifecycle(input: OnboardingInput): Promise<OnboardingStatus> {
+  enterAtCodeLevel();
   const run = new Onboarding(input);
   setHandler(onboardingStatusQuery, () => run.status);
   setHandler(rescheduleUpdate, (r: RescheduleInput) => run.reschedule(r), {
@@ -221,14 +230,23 @@ class Onboarding {
   private readonly exceptionRounds = new Map<string, number>();
   /** Activation steps carried out by their system's create step (`foldableActivation`). */
   private readonly folded = new Set<string>();
+  /** Started at its instant's stage (`STAGE_AT_START_PATCH`): the waiting stages are not published. */
+  private stageAtStart: boolean;
 
   constructor(private readonly input: OnboardingInput) {
     this.steps = input.plan.steps;
     this.workEmail = input.record.workEmail;
+    const started = workflowInfo().typedSearchAttributes.get(STAGE);
+    this.stageAtStart = (started === 'activating' || started === 'revoking') && startedWith(STAGE_AT_START_PATCH);
     this.status = {
       hrId: input.hrId,
       eventId: input.eventId,
-      stage: input.plan.steps.some((x) => x.phase === 'pre_provision') ? 'waiting_pre_provision' : 'waiting',
+      stage:
+        this.stageAtStart && started
+          ? (started as OnboardingStage)
+          : input.plan.steps.some((x) => x.phase === 'pre_provision')
+            ? 'waiting_pre_provision'
+            : 'waiting',
       preProvisionAt: input.preProvisionAt ?? input.effectiveAt,
       effectiveAt: input.effectiveAt,
       late: false,
@@ -243,7 +261,7 @@ class Onboarding {
   async execute(): Promise<void> {
     await this.waitUntil('preProvisionAt');
     this.stepsStarted = true;
-    if (this.steps.some((x) => x.phase === 'pre_provision')) this.setStage('pre_provisioning');
+    if (this.steps.some((x) => x.phase === 'pre_provision') && !this.stageAtStart) this.setStage('pre_provisioning');
     const dag = this.runSteps();
     // A cancelled run (superseded by an exit) rejects both waits; the DAG's rejection is handled, not unhandled.
     dag.catch(() => undefined);
@@ -260,7 +278,9 @@ class Onboarding {
     const pre = this.steps.filter((s) => s.phase === 'pre_provision');
     const preDone = Promise.all(pre.map((s) => new Promise<void>((resolve) => this.onDone.set(s.id, resolve))));
     void preDone.then(() => {
-      if (!this.activationReached) this.setStage('waiting');
+      if (this.activationReached || this.stageAtStart) return;
+      if (this.status.stage === 'waiting' && startedWith(STAGE_AT_START_PATCH)) return;
+      this.setStage('waiting');
     });
     for (const step of this.steps) {
       const deps = step.dependsOn.map((d) => done.get(d) ?? Promise.resolve());
@@ -343,6 +363,12 @@ class Onboarding {
     if (r.preProvisionAt !== undefined && !this.stepsStarted) this.status.preProvisionAt = r.preProvisionAt;
     // A date moved into the past takes effect at once, and the run says it was late.
     if (Date.parse(r.effectiveAt) < Date.now()) this.status.late = true;
+    if (this.stageAtStart) {
+      // Moved before the run reached its instant: it waits again, and says so.
+      this.stageAtStart = false;
+      const pre = this.steps.some((x) => x.phase === 'pre_provision');
+      this.setStage(pre ? (this.stepsStarted ? 'pre_provisioning' : 'waiting_pre_provision') : 'waiting');
+    }
     this.rearmed = true;
     return this.status;
   }
@@ -592,10 +618,7 @@ class Onboarding {
 
   /** Does this run take access away (an exit, a cancelled hire, a leave) rather than give it? */
   private revokes(): boolean {
-    const k = this.input.kind;
-    return (
-      k === 'termination' || k === 'cancel_hire' || k === 'leave_start' || k === 'grace_revocation' || k === 'retention'
-    );
+    return runRevokes(this.input.kind);
   }
 
   /** A human wait as a child workflow: an approval (a denial skips the system) or a manual task. */

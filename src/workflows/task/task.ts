@@ -16,6 +16,7 @@ import { MIN_REMINDER_MS, notify, record } from '../people-activities';
 import { EMPLOYEE_ID, STAGE, WAITING_ON } from '../search-attributes';
 import type { ManualTaskInput, ManualTaskStatus, SlackMessageRef, TaskCompletion } from './messages';
 import { completeTaskUpdate, taskStatusQuery } from './messages';
+import { enterAtCodeLevel } from '../code-level';
 
 /** Somebody is waiting for the answer: a read that does not succeed within two minutes counts as not done. */
 const verifier = proxyActivities<PeopleActivities>({
@@ -34,6 +35,7 @@ const MAX_NOTE = 500;
  * button (`verification_failed`, next round). The task has no timeout: the access it stands for is needed.
  */
 export async function manualTaskWorkflow(input: ManualTaskInput): Promise<ManualTaskStatus> {
+  enterAtCodeLevel();
   const run = new ManualTask(input);
   setHandler(taskStatusQuery, () => run.status);
   setHandler(completeTaskUpdate, (c: TaskCompletion) => run.complete(c), {
