@@ -1171,6 +1171,7 @@ class Employee {
           workflowId,
           args: [input],
           typedSearchAttributes: childSearchAttributes(entry, input),
+          memo: codeLevelMemo(),
         }),
       );
       entry.state = 'done';
