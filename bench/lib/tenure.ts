@@ -12,7 +12,7 @@ import type { Client } from '@temporalio/client';
 import { Pool } from 'pg';
 import { stringify } from 'yaml';
 import { WORKER_TUNING_VARIABLES } from '../../src/app/worker-tuning';
-import { generateKey } from '../../src/codec';
+import { dataConverter, generateKey, loadKeyRing } from '../../src/codec';
 import { TenureClient } from '../../src/client/tenure-client';
 import { freePort } from '../../src/dev/ports';
 import type { ScimPeer } from '../../src/dev/scim-peer';
@@ -184,7 +184,11 @@ export async function startBenchTenure(o: BenchTenureOptions): Promise<BenchTenu
     for (const w of workers) await w.waitForLine(/worker started/, 300_000);
     await intake.waitForLine(/intake server listening/, 120_000);
 
-    const { client, close } = await benchClient(o.temporalAddress);
+    // Tenure's payloads and memos are encrypted: the bench reads them as the CLI does, with the worker's keys.
+    const { client, close } = await benchClient(
+      o.temporalAddress,
+      dataConverter(loadKeyRing({ TENURE_CODEC_KEYS: vars.TENURE_CODEC_KEYS })),
+    );
     stops.push(close);
     const audit = new Pool({ connectionString: databaseUrl, max: 1 });
     stops.push(() => audit.end());
