@@ -172,13 +172,7 @@ async function basic(): Promise<void> {
 async function serial(): Promise<void> {
   const t = await startTenure({ codecKeys: REPLAY_CODEC_KEYS });
   try {
-    const r = makeRecord({ hrId: 'REPLAY4', hireDate: '2031-02-03' });
-    await t.tenure.sendEvent({ eventId: 'hire-4', kind: 'hire', record: r });
-    const hireId = eventWorkflowId(r.hrId, 'hire', 'hire-4');
-    await t.client.workflow.getHandle(hireId).describe();
-    const moved = { ...r, hireDate: '2025-03-03', sourceUpdatedAt: new Date().toISOString() };
-    await t.tenure.sendEvent({ eventId: 'move-4', kind: 'change', record: moved });
-    await waitResult(t, hireId);
+    const { r, moved } = await hireMovedToPast(t, 4);
     await Promise.all([
       t.tenure.sendEvent({
         eventId: 'title-4b',
@@ -351,13 +345,7 @@ async function folded(): Promise<void> {
 async function atCodeLevel(): Promise<void> {
   const t = await startTenure({ codecKeys: REPLAY_CODEC_KEYS });
   try {
-    const r = makeRecord({ hrId: 'REPLAY9', hireDate: '2031-02-03' });
-    await t.tenure.sendEvent({ eventId: 'hire-9', kind: 'hire', record: r });
-    const hireId = eventWorkflowId(r.hrId, 'hire', 'hire-9');
-    await t.client.workflow.getHandle(hireId).describe();
-    const moved = { ...r, hireDate: '2025-03-03', sourceUpdatedAt: new Date().toISOString() };
-    await t.tenure.sendEvent({ eventId: 'move-9', kind: 'change', record: moved });
-    await waitResult(t, hireId);
+    const { r, hireId, moved } = await hireMovedToPast(t, 9);
     const entity = t.client.workflow.getHandle(employeeWorkflowId(r.hrId));
     const runId = (await entity.describe()).runId;
     await t.tenure.sendEvent({
@@ -382,6 +370,18 @@ async function atCodeLevel(): Promise<void> {
   } finally {
     await t.stop();
   }
+}
+
+/** A hire waiting for next year, its date then moved into the past; resolves once its run has finished. */
+async function hireMovedToPast(t: Harness, n: number) {
+  const r = makeRecord({ hrId: `REPLAY${n}`, hireDate: '2031-02-03' });
+  await t.tenure.sendEvent({ eventId: `hire-${n}`, kind: 'hire', record: r });
+  const hireId = eventWorkflowId(r.hrId, 'hire', `hire-${n}`);
+  await t.client.workflow.getHandle(hireId).describe();
+  const moved = { ...r, hireDate: '2025-03-03', sourceUpdatedAt: new Date().toISOString() };
+  await t.tenure.sendEvent({ eventId: `move-${n}`, kind: 'change', record: moved });
+  await waitResult(t, hireId);
+  return { r, hireId, moved };
 }
 
 async function waitResult(t: Harness, id: string): Promise<void> {
