@@ -52,6 +52,11 @@ export function startStage(input: OnboardingInput, now: number): OnboardingStage
   const steps = input.plan.steps;
   const due = Date.parse(input.effectiveAt) <= now && Date.parse(input.preProvisionAt ?? input.effectiveAt) <= now;
   if (due && steps.some((s) => s.phase === 'activation')) return runRevokes(input.kind) ? 'revoking' : 'activating';
+  return waitingStage(steps);
+}
+
+/** The stage of a run waiting for its first instant: pre-provisioning ahead, or only the instant itself. */
+export function waitingStage(steps: readonly { phase: string }[]): OnboardingStage {
   return steps.some((s) => s.phase === 'pre_provision') ? 'waiting_pre_provision' : 'waiting';
 }
 

@@ -38,6 +38,7 @@ import {
   rescheduleUpdate,
   retryStepUpdate,
   runRevokes,
+  waitingStage,
 } from './messages';
 
 /** One attempt may take a minute; a system that stays down for a day turns the step into an exception. */
@@ -241,12 +242,7 @@ class Onboarding {
     this.status = {
       hrId: input.hrId,
       eventId: input.eventId,
-      stage:
-        this.stageAtStart && started
-          ? (started as OnboardingStage)
-          : input.plan.steps.some((x) => x.phase === 'pre_provision')
-            ? 'waiting_pre_provision'
-            : 'waiting',
+      stage: this.stageAtStart && started ? (started as OnboardingStage) : waitingStage(input.plan.steps),
       preProvisionAt: input.preProvisionAt ?? input.effectiveAt,
       effectiveAt: input.effectiveAt,
       late: false,
@@ -366,8 +362,8 @@ class Onboarding {
     if (this.stageAtStart) {
       // Moved before the run reached its instant: it waits again, and says so.
       this.stageAtStart = false;
-      const pre = this.steps.some((x) => x.phase === 'pre_provision');
-      this.setStage(pre ? (this.stepsStarted ? 'pre_provisioning' : 'waiting_pre_provision') : 'waiting');
+      const waiting = waitingStage(this.steps);
+      this.setStage(waiting === 'waiting_pre_provision' && this.stepsStarted ? 'pre_provisioning' : waiting);
     }
     this.rearmed = true;
     return this.status;
