@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { deliverHrEvent } from '../src/client/deliver';
 import { retryStep } from '../src/client/operations';
 import { eventWorkflowId, employeeWorkflowId } from '../src/domain/ids';
+import type { EmployeeRecord } from '../src/domain/employee';
 import { makeRecord } from '../test/helpers/records';
 import { REPLAY_CODEC_KEYS, startSharedServer, stopSharedServer } from '../test/helpers/temporal';
 import { startTenure } from '../test/helpers/tenure';
@@ -185,16 +186,7 @@ async function serial(): Promise<void> {
         record: { ...moved, title: 'Staff', sourceUpdatedAt: new Date(Date.now() + 1000).toISOString() },
       }),
     ]);
-    const entity = t.client.workflow.getHandle(employeeWorkflowId(r.hrId));
-    const runId = (await entity.describe()).runId;
-    await t.tenure.sendEvent({
-      eventId: 'exit-4',
-      kind: 'termination',
-      record: { ...moved, exitKind: 'involuntary', sourceUpdatedAt: new Date(Date.now() + 3000).toISOString() },
-    });
-    for (let i = 0; i < 100 && (await entity.describe()).runId === runId; i++) {
-      await new Promise((res) => setTimeout(res, 300));
-    }
+    const runId = await exitUntilContinued(t, moved, 'exit-4', 3000);
     await save(t, 'employee-serial', employeeWorkflowId(r.hrId), runId);
 
     t.app.faults.next(1, {
@@ -346,18 +338,9 @@ async function atCodeLevel(): Promise<void> {
   const t = await startTenure({ codecKeys: REPLAY_CODEC_KEYS });
   try {
     const { r, hireId, moved } = await hireMovedToPast(t, 9);
-    const entity = t.client.workflow.getHandle(employeeWorkflowId(r.hrId));
-    const runId = (await entity.describe()).runId;
-    await t.tenure.sendEvent({
-      eventId: 'exit-9',
-      kind: 'termination',
-      record: { ...moved, exitKind: 'involuntary', sourceUpdatedAt: new Date(Date.now() + 1000).toISOString() },
-    });
+    const runId = await exitUntilContinued(t, moved, 'exit-9', 1000);
     const exitId = eventWorkflowId(r.hrId, 'termination', 'exit-9');
     await waitResult(t, exitId);
-    for (let i = 0; i < 100 && (await entity.describe()).runId === runId; i++) {
-      await new Promise((res) => setTimeout(res, 300));
-    }
     await save(t, `employee-level${CODE_LEVEL}`, employeeWorkflowId(r.hrId), runId);
     await save(t, `onboarding-level${CODE_LEVEL}`, hireId);
     await save(t, `offboarding-level${CODE_LEVEL}`, exitId);
@@ -382,6 +365,24 @@ async function hireMovedToPast(t: Harness, n: number) {
   await t.tenure.sendEvent({ eventId: `move-${n}`, kind: 'change', record: moved });
   await waitResult(t, hireId);
   return { r, hireId, moved };
+}
+
+/**
+ * An involuntary exit that finishes the person's story; resolves once the entity has continued as new, with the run
+ * id it had before (the run whose history is saved). `laterMs`: how far after now the exit's `sourceUpdatedAt` is.
+ */
+async function exitUntilContinued(t: Harness, record: EmployeeRecord, eventId: string, laterMs: number) {
+  const entity = t.client.workflow.getHandle(employeeWorkflowId(record.hrId));
+  const runId = (await entity.describe()).runId;
+  await t.tenure.sendEvent({
+    eventId,
+    kind: 'termination',
+    record: { ...record, exitKind: 'involuntary', sourceUpdatedAt: new Date(Date.now() + laterMs).toISOString() },
+  });
+  for (let i = 0; i < 100 && (await entity.describe()).runId === runId; i++) {
+    await new Promise((res) => setTimeout(res, 300));
+  }
+  return runId;
 }
 
 async function waitResult(t: Harness, id: string): Promise<void> {

@@ -46,11 +46,8 @@ describe('replay: saved histories replay against the current workflow code', fun
 
   // src/workflows/code-level.ts: a start at a code level skips the markers of the patches it includes.
   describe('code levels', () => {
-    const load = (file: string): { workflowId: string; history: { events: Record<string, unknown>[] } } =>
-      JSON.parse(readFileSync(join(DIR, file), 'utf8')) as {
-        workflowId: string;
-        history: { events: Record<string, unknown>[] };
-      };
+    type Saved = { workflowId: string; history: { events: Record<string, unknown>[] } };
+    const load = (file: string): Saved => JSON.parse(readFileSync(join(DIR, file), 'utf8')) as Saved;
     /** The history as if its start had set the memo `tenureCodeLevel` to `level`. */
     const atLevel = (file: string, level: number): { workflowId: string; history: unknown } => {
       const h = load(file);
