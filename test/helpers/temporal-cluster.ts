@@ -88,7 +88,10 @@ export async function startTemporalCluster(opts: { startTimeoutMs?: number } = {
       'TEMPORAL_WORKER_MEMBERSHIP_PORT',
       'TEMPORAL_METRICS_PORT',
     ]) {
-      ports[name] = await freePortInRange();
+      // Nothing listens on them yet, so two draws could name the same free port: draw again until distinct.
+      let port = await freePortInRange();
+      while (Object.values(ports).includes(port) || port === pgPort) port = await freePortInRange();
+      ports[name] = port;
     }
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
