@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -77,14 +77,20 @@ function spawnNode(argv: string[], env: Record<string, string | undefined>, name
   const lines: string[] = [];
   let partial = '';
   let exitCode: number | string | undefined;
+  // `BENCH_LOG_DIR=/tmp/x` keeps each child's whole output in <dir>/<name>.log (e.g. with
+  // BENCH_WORKER_NODE_ARGS=--trace-gc, which names each thread's heap by its isolate).
+  const logDir = process.env.BENCH_LOG_DIR;
+  const log = logDir ? createWriteStream(join(logDir, `${name}.log`), { flags: 'a' }) : undefined;
   const exited = new Promise<number | string>((resolve) =>
     child.once('exit', (code, signal) => {
       exitCode = code ?? signal ?? 'unknown';
+      log?.end();
       process.off('exit', kill);
       resolve(exitCode);
     }),
   );
   const onData = (b: Buffer): void => {
+    log?.write(b);
     partial += b.toString();
     const parts = partial.split('\n');
     partial = parts.pop() ?? '';

@@ -33,6 +33,7 @@ import type { TenureMetrics } from '../observability';
 import { defaultTenureMetrics, registerFleetGauges, sdkPrometheusOptions, startMetricsServer } from '../observability';
 import type { TenureSettings } from './settings';
 import { createSystemWorkers } from './system-workers';
+import { applyHeapGrowth, workerOptions } from './worker-tuning';
 import type { GuardActivities } from '../guard/activities';
 import { createGuardActivities } from '../guard/activities';
 import { createSyncActivities } from '../sync/activities';
@@ -141,6 +142,8 @@ export async function startWorker(
   audit: AuditStore,
   o: WorkerOverrides = {},
 ): Promise<RunningWorker> {
+  // Every heap of the process, the workflow thread's included, kept near what it holds (worker-tuning.ts).
+  applyHeapGrowth(s.worker);
   const connection = o.connection ?? (await connectNative(s));
   const guardClient = lazyClient(s);
   let worker: Worker;
@@ -172,7 +175,7 @@ export async function startWorker(
       ...(s.env.TENURE_WORKER_IDENTITY ? { identity: s.env.TENURE_WORKER_IDENTITY } : {}),
       ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
       // Cache and slots set on purpose (src/app/worker-tuning.ts, docs/scaling.md).
-      ...s.worker,
+      ...workerOptions(s.worker),
     });
     systemWorkers = await createSystemWorkers(s, connection, activities(s, audit, o));
     // The daily roster sync's Temporal Schedule, created or updated to the policy's cron (src/sync/schedule.ts).

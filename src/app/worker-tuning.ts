@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+
 /**
  * The worker's cache and concurrency, set on purpose rather than left to the SDK's defaults (docs/scaling.md has
  * the measurements behind each number). Every value has an environment override, read and validated once at start.
@@ -14,6 +16,11 @@
  *   since 1.9, stated here so it is not turned off by accident: a context per run costs several MB each).
  * - Slots: workflow tasks are CPU-bound on the worker's one workflow thread, so a few more slots than cores keep it
  *   busy without queueing tasks behind each other; activities wait on HTTP, so they get many more.
+ * - `heapGrowingPercent`: how far V8 lets each thread's heap grow past what the last full collection kept before it
+ *   collects again. V8's own factor rises to 4× while collections are cheap, so during a burst (10,000 people
+ *   arriving) the main thread and the workflow thread each grew to about 180 MB of mostly garbage over 50 MB and
+ *   35 MB kept, together past 500 MB (`--trace-gc`, bench/waiting.bench.ts). 50 % keeps each within about 1.5× what
+ *   it keeps, for a few more full collections of 10–30 ms each.
  */
 export interface WorkerTuning {
   /** `TENURE_WORKER_MAX_CACHED_WORKFLOWS`. @default 150 */
@@ -42,6 +49,11 @@ export interface WorkerTuning {
    * runs are evicted, so their tasks come from the task queue too. @default 0.5 (the SDK's is 0.2: 2 of 10 polls)
    */
   nonStickyToStickyPollRatio: number;
+  /**
+   * `TENURE_WORKER_HEAP_GROWING_PERCENT`: V8's `--heap-growing-percent`, set for the whole process (every thread's
+   * heap) when the worker is composed; 0 leaves V8's own heuristics. @default 50
+   */
+  heapGrowingPercent: number;
 }
 
 export const WORKER_TUNING_DEFAULTS: Readonly<WorkerTuning> = {
@@ -54,6 +66,7 @@ export const WORKER_TUNING_DEFAULTS: Readonly<WorkerTuning> = {
   maxConcurrentWorkflowTaskPolls: 10,
   maxConcurrentActivityTaskPolls: 10,
   nonStickyToStickyPollRatio: 0.5,
+  heapGrowingPercent: 50,
 };
 
 const INTEGER_VARIABLES: Record<
@@ -67,6 +80,7 @@ const INTEGER_VARIABLES: Record<
   maxConcurrentLocalActivityExecutions: { name: 'TENURE_WORKER_LOCAL_ACTIVITY_SLOTS', min: 1 },
   maxConcurrentWorkflowTaskPolls: { name: 'TENURE_WORKER_WORKFLOW_POLLS', min: 2 },
   maxConcurrentActivityTaskPolls: { name: 'TENURE_WORKER_ACTIVITY_POLLS', min: 1 },
+  heapGrowingPercent: { name: 'TENURE_WORKER_HEAP_GROWING_PERCENT', min: 0 },
 };
 
 /** Every variable `workerTuning` reads, for deployment files and docs. */
@@ -75,6 +89,24 @@ export const WORKER_TUNING_VARIABLES = [
   'TENURE_WORKER_REUSE_V8_CONTEXT',
   'TENURE_WORKER_NON_STICKY_RATIO',
 ];
+
+/** The SDK's worker options of the tuning (the heap's growth is the process's, not a worker option). */
+export function workerOptions(t: WorkerTuning): Omit<WorkerTuning, 'heapGrowingPercent'> {
+  const { heapGrowingPercent: _process, ...options } = t;
+  return options;
+}
+
+/**
+ * Sets the heap's growth for every V8 heap of this process, the workflow threads' included (a V8 flag is the
+ * process's; V8 reads this one whenever a full collection sets the next limit, so setting it at run time takes
+ * effect). Returns the flag set, or undefined when V8's own heuristics stay.
+ */
+export function applyHeapGrowth(t: Pick<WorkerTuning, 'heapGrowingPercent'>): string | undefined {
+  if (t.heapGrowingPercent <= 0) return undefined;
+  const flag = `--heap-growing-percent=${t.heapGrowingPercent}`;
+  setFlagsFromString(flag);
+  return flag;
+}
 
 /** The tuning from the environment; throws an error naming every bad variable. */
 export function workerTuning(vars: NodeJS.ProcessEnv): WorkerTuning {

@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
-import { WORKER_TUNING_DEFAULTS, WORKER_TUNING_VARIABLES, workerTuning } from '../../src/app/worker-tuning';
+import {
+  applyHeapGrowth,
+  WORKER_TUNING_DEFAULTS,
+  WORKER_TUNING_VARIABLES,
+  workerOptions,
+  workerTuning,
+} from '../../src/app/worker-tuning';
 
 describe('worker tuning from the environment (docs/scaling.md)', () => {
   it('defaults: a cache sized for busy runs, not for waiting people; half the workflow polls on the task queue', () => {
@@ -8,6 +14,18 @@ describe('worker tuning from the environment (docs/scaling.md)', () => {
     assert.equal(t.maxCachedWorkflows, 150);
     assert.equal(t.nonStickyToStickyPollRatio, 0.5);
     assert.equal(t.reuseV8Context, true);
+    assert.equal(t.heapGrowingPercent, 50);
+  });
+
+  it("the heap's growth is the process's V8 flag, not an SDK worker option; 0 leaves V8's own", () => {
+    const t = workerTuning({ TENURE_WORKER_HEAP_GROWING_PERCENT: '0' });
+    assert.equal(t.heapGrowingPercent, 0);
+    assert.equal(applyHeapGrowth(t), undefined);
+    assert.ok(!('heapGrowingPercent' in workerOptions(WORKER_TUNING_DEFAULTS)));
+    assert.equal(workerOptions(WORKER_TUNING_DEFAULTS).maxCachedWorkflows, 150);
+    // The mocha process already runs workers composed with the default, so setting it again changes nothing.
+    assert.equal(applyHeapGrowth(WORKER_TUNING_DEFAULTS), '--heap-growing-percent=50');
+    assert.ok(WORKER_TUNING_VARIABLES.includes('TENURE_WORKER_HEAP_GROWING_PERCENT'));
   });
 
   it('every variable overrides its value', () => {
@@ -35,11 +53,13 @@ describe('worker tuning from the environment (docs/scaling.md)', () => {
           TENURE_WORKER_MAX_CACHED_WORKFLOWS: 'lots',
           TENURE_WORKER_NON_STICKY_RATIO: '0',
           TENURE_WORKER_REUSE_V8_CONTEXT: 'yes',
+          TENURE_WORKER_HEAP_GROWING_PERCENT: '-5',
         }),
       (err: Error) =>
         /TENURE_WORKER_MAX_CACHED_WORKFLOWS/.test(err.message) &&
         /TENURE_WORKER_NON_STICKY_RATIO/.test(err.message) &&
-        /TENURE_WORKER_REUSE_V8_CONTEXT/.test(err.message),
+        /TENURE_WORKER_REUSE_V8_CONTEXT/.test(err.message) &&
+        /TENURE_WORKER_HEAP_GROWING_PERCENT/.test(err.message),
     );
     assert.throws(() => workerTuning({ TENURE_WORKER_NON_STICKY_RATIO: '1.5' }), /NON_STICKY_RATIO/);
   });
