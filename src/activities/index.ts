@@ -257,13 +257,24 @@ export function createActivities(deps: ActivityDeps) {
 
   /** Creates (or adopts) the account, disabled until the hire instant, and reads it back. */
   function createAccount(input: StepInput): Promise<StepResult> {
+    return createOrAdopt(input);
+  }
+
+  /**
+   * The create step. `active` (the step also carries out the system's activation, `createActiveAccount`): a new
+   * account is created on in the same write, an adopted one is switched on, and the read-back must show it on;
+   * `shown` receives that read-back, which the activation's evidence then cites instead of a write and read of its
+   * own. Without it, a new account is created off until the hire instant, and an account someone already uses
+   * (adopted, or found again by a retry) is left as active as it is.
+   */
+  function createOrAdopt(input: StepInput, active?: { shown(account: Account): void }): Promise<StepResult> {
     return step(input, 'create_account', async () => {
       const c = connector(input.systemId);
       const userName = requireEmail(input);
       const name = displayName(input.record);
       const managerHrId = input.record.managerHrId;
       const manager = managerHrId ? await c.findByHrKey(managerHrId) : undefined;
-      const { account, outcome } = await c.ensureAccount({
+      const ensured = await c.ensureAccount({
         hrId: input.record.hrId,
         userName,
         givenName: name.givenName,
@@ -274,13 +285,18 @@ export function createActivities(deps: ActivityDeps) {
         ...(manager ? { managerId: manager.id } : {}),
         countryCode: input.record.location.countryCode,
         location: input.record.location.name,
-        // No `active`: a new account is created disabled until the hire instant, and an account someone already
-        // uses (adopted, or found again by a retry) is left as active as it is.
+        ...(active ? { active: true } : {}),
       });
-      const back = await readBack(c, input.record.hrId, userName, account.active);
+      let account = ensured.account;
+      // A system that adopts without changing the state (Okta's profile update) is switched on here.
+      if (active && !account.active) {
+        account = await c.setActive(account.id, true, activationReason(input.runKind, true));
+      }
+      const back = await readBack(c, input.record.hrId, userName, active ? true : account.active);
+      active?.shown(back);
       const licence = await assignDirectLicence(c, input, account.id);
       return {
-        result: { outcome, accountId: account.id, at: new Date().toISOString() },
+        result: { outcome: ensured.outcome, accountId: account.id, at: new Date().toISOString() },
         detail: input.licence ? { licence: input.licence, ...licence?.detail } : {},
         readBack: { found: true, accountId: back.id, active: back.active, ...licence?.readBack },
       };
@@ -289,7 +305,22 @@ export function createActivities(deps: ActivityDeps) {
 
   /** Enables the account at the hire instant and reads it back active. */
   function activateAccount(input: StepInput): Promise<StepResult> {
+    return activate(input);
+  }
+
+  /**
+   * The activation step. `shown`: the create step of the same activity already created or switched the account on
+   * and read it back on, so that read-back is the evidence, with no second write or read.
+   */
+  function activate(input: StepInput, shown?: Account): Promise<StepResult> {
     return step(input, 'activate_account', async () => {
+      if (shown?.active && shown.id === input.accountId) {
+        return {
+          result: { outcome: 'activated', accountId: shown.id, at: new Date().toISOString() },
+          detail: { withCreate: true },
+          readBack: { found: true, accountId: shown.id, active: shown.active },
+        };
+      }
       const c = connector(input.systemId);
       const userName = requireEmail(input);
       const accountId = input.accountId ?? (await c.findByHrKey(input.record.hrId, userName))?.id;
@@ -405,17 +436,19 @@ export function createActivities(deps: ActivityDeps) {
 
     /**
      * A hire whose instant has passed: the create step and the system's activation step in one activity (one task
-     * of the run instead of two), each with its own evidence under its own key, exactly as if they had run apart.
-     * A retry repeats both, idempotently: the account is adopted, and activating an active account changes nothing.
+     * of the run instead of two), each with its own evidence under its own key. The account is created on (or an
+     * adopted one switched on) and read back once: two requests fewer than a create, its read-back, a switch-on
+     * and a second read-back, and the activation's evidence cites that one read-back (`withCreate`). A retry repeats
+     * both, idempotently: the account is adopted, and an account already on is left on.
      */
     async createActiveAccount(input: CreateActiveInput): Promise<StepResult> {
       const { activationStepId, ...create } = input;
-      const created = await createAccount(create);
-      const activation = await activateAccount({
-        ...create,
-        stepId: activationStepId,
-        accountId: created.accountId ?? create.accountId,
-      });
+      let shown: Account | undefined;
+      const created = await createOrAdopt(create, { shown: (a) => (shown = a) });
+      const activation = await activate(
+        { ...create, stepId: activationStepId, accountId: created.accountId ?? create.accountId },
+        shown,
+      );
       return { ...created, activation };
     },
 

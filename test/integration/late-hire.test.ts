@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { EvidenceRecord } from '../../src/activities/audit/types';
+import { ScimConnector } from '../../src/activities/scim/client';
 import { eventWorkflowId } from '../../src/domain/ids';
 import type { OnboardingStatus } from '../../src/workflows/onboarding/messages';
 import { daysAgo, makeRecord } from '../helpers/records';
@@ -76,13 +77,35 @@ describe('late hire: create and activate in one activity per system', function (
     const idpUser = t.idp.users().find((u) => u.externalId === hrId);
     const appUser = t.app.users().find((u) => u.externalId === hrId);
     assert.ok(idpUser?.active && appUser?.active, 'both accounts are active');
-    // SSO-first: the identity provider's account was switched on before the app's account was created.
-    const idpActivated = t.idp.requests.find(
-      (r) => r.method !== 'GET' && r.method !== 'POST' && r.path.includes(idpUser.id),
-    );
-    const appCreated = t.app.requests.find((r) => r.method === 'POST' && r.path.endsWith('/Users') && r.status === 201);
-    assert.ok(idpActivated && appCreated, 'the activation and the creation were both seen');
-    assert.ok(idpActivated.at < appCreated.at, 'identity provider active before the app account exists');
+    // Each account is created on in its one write (no switch-on and second read-back), and SSO-first: the identity
+    // provider's account existed, on, before the app's account was created.
+    const created = (peer: typeof t.idp): (typeof t.idp.requests)[number] | undefined =>
+      peer.requests.find(
+        (r) =>
+          r.method === 'POST' &&
+          r.path.endsWith('/Users') &&
+          r.status === 201 &&
+          (r.body as { externalId?: string }).externalId === hrId,
+      );
+    const idpCreated = created(t.idp);
+    const appCreated = created(t.app);
+    assert.ok(idpCreated && appCreated, 'both creations were seen');
+    assert.equal((idpCreated.body as { active?: boolean }).active, true, 'the identity provider account is created on');
+    assert.equal((appCreated.body as { active?: boolean }).active, true, 'the app account is created on');
+    assert.ok(idpCreated.at < appCreated.at, 'identity provider active before the app account exists');
+    for (const [peer, user] of [
+      [t.idp, idpUser],
+      [t.app, appUser],
+    ] as const) {
+      const writes = peer.requests.filter(
+        (r) => r.method !== 'GET' && (r === created(peer) || r.path.includes(`/Users/${user.id}`)),
+      );
+      assert.deepEqual(
+        writes.map((r) => r.method),
+        ['POST'],
+        'one write per system',
+      );
+    }
 
     const rows = (await evidence(hrId)).filter((e) => e.action === 'create_account' || e.action === 'activate_account');
     assert.deepEqual(rows.map((e) => [e.action, e.systemId, e.outcome]).sort(), [
@@ -93,6 +116,11 @@ describe('late hire: create and activate in one activity per system', function (
     ]);
     for (const e of rows.filter((x) => x.action === 'activate_account')) {
       assert.equal((e.detail as { late?: boolean }).late, true, 'the activation evidence says late');
+      assert.equal((e.detail as { withCreate?: boolean }).withCreate, true, 'activated by the create write');
+      assert.deepEqual(e.readBack && { found: e.readBack.found, active: e.readBack.active }, {
+        found: true,
+        active: true,
+      });
       assert.match(e.key, /activate_account:(idp|wiki)$/, 'under the activation step’s own key');
     }
   });
@@ -107,21 +135,56 @@ describe('late hire: create and activate in one activity per system', function (
     assert.ok(members?.includes(appUser.id), 'the app account is in its group');
   });
 
-  it('a lost answer to the activation is retried without a second account or a second record', async () => {
-    // The identity provider switches the account on and the answer is lost: the activity fails and is retried whole.
-    t.idp.faults.dropResponseAfterWrite(1, { method: 'PATCH' });
+  it('a lost answer to the creation is retried without a second account or a second record', async () => {
+    // The identity provider creates the account on and the answer is lost: the activity fails and is retried whole.
+    t.idp.faults.dropResponseAfterWrite(1, { method: 'POST' });
     const { hrId, final } = await hire('Sales');
     t.idp.faults.clear();
     assert.ok(final.steps.every((s) => s.state === 'succeeded'));
-    assert.equal(t.idp.users().filter((u) => u.externalId === hrId).length, 1, 'one account in the identity provider');
+    const idpUsers = t.idp.users().filter((u) => u.externalId === hrId);
+    assert.equal(idpUsers.length, 1, 'one account in the identity provider');
+    assert.equal(idpUsers[0]?.active, true);
     const rows = await evidence(hrId);
     const done = (action: string) =>
-      rows.filter((e) => e.action === action && e.systemId === 'idp' && e.outcome !== 'retrying').length;
-    assert.equal(done('create_account'), 1);
-    assert.equal(done('activate_account'), 1);
+      rows.filter((e) => e.action === action && e.systemId === 'idp' && e.outcome !== 'retrying');
+    assert.deepEqual(
+      done('create_account').map((e) => e.outcome),
+      ['adopted'],
+      'the retry adopts what the lost answer created',
+    );
+    assert.equal(done('activate_account').length, 1);
     assert.ok(
-      rows.some((e) => e.action === 'activate_account' && e.outcome === 'retrying'),
+      rows.some((e) => e.action === 'create_account' && e.outcome === 'retrying'),
       'the lost answer is evidence too',
+    );
+  });
+
+  it('an account someone left off is adopted and switched on in the same activity', async () => {
+    const record = makeRecord({ hireDate: daysAgo(2), department: 'Sales' });
+    await new ScimConnector({ systemId: 'idp', baseUrl: t.idp.url }).ensureAccount({
+      hrId: record.hrId,
+      userName: `${record.hrId.toLowerCase()}.old@acme.example`,
+      givenName: 'Old',
+      familyName: 'Account',
+      active: false,
+    });
+    const eventId = `h-${record.hrId}`;
+    const answer = await t.tenure.sendEvent({ eventId, kind: 'hire', record });
+    assert.equal(answer.outcome, 'accepted', JSON.stringify(answer));
+    const final = await resultWhenStarted<OnboardingStatus>(
+      t.client.workflow.getHandle(eventWorkflowId(record.hrId, 'hire', eventId)),
+    );
+    assert.ok(
+      final.steps.every((s) => s.state === 'succeeded'),
+      JSON.stringify(final.steps),
+    );
+    const idpUsers = t.idp.users().filter((u) => u.externalId === record.hrId);
+    assert.equal(idpUsers.length, 1, 'adopted, not a second account');
+    assert.equal(idpUsers[0]?.active, true, 'switched on');
+    const rows = (await evidence(record.hrId)).filter((e) => e.systemId === 'idp' && e.outcome !== 'retrying');
+    assert.deepEqual(
+      rows.filter((e) => e.action === 'activate_account').map((e) => [e.outcome, e.readBack?.active]),
+      [['activated', true]],
     );
   });
 });
