@@ -26,6 +26,16 @@ export interface AccountSpec {
    * create step adopts an account someone already uses without a lookup of its own first).
    */
   active?: boolean;
+  /**
+   * A new account is created on, in the same write (the hire instant has passed: `createActiveAccount`); an existing
+   * one keeps its state, so the activation step still switches it on. `active`, when given, wins.
+   */
+  createActive?: boolean;
+}
+
+/** Whether a new account for this spec is created on. */
+export function createdOn(spec: AccountSpec): boolean {
+  return spec.active ?? spec.createActive ?? false;
 }
 
 /** An account as a system reports it. */

@@ -261,11 +261,11 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   /**
-   * The create step. `active` (the step also carries out the system's activation, `createActiveAccount`): a new
-   * account is created on in the same write, an adopted one is switched on, and the read-back must show it on;
-   * `shown` receives that read-back, which the activation's evidence then cites instead of a write and read of its
-   * own. Without it, a new account is created off until the hire instant, and an account someone already uses
-   * (adopted, or found again by a retry) is left as active as it is.
+   * The create step. A new account is created off until the hire instant, and an account someone already uses
+   * (adopted, or found again by a retry) is left as active as it is. `active` (the step also carries out the
+   * system's activation, `createActiveAccount`): a new account is created on, in the same write, and `shown`
+   * receives the read-back, which the activation's evidence then cites when it shows the account on (an adopted
+   * account that is off is still switched on by the activation step itself).
    */
   function createOrAdopt(input: StepInput, active?: { shown(account: Account): void }): Promise<StepResult> {
     return step(input, 'create_account', async () => {
@@ -274,7 +274,7 @@ export function createActivities(deps: ActivityDeps) {
       const name = displayName(input.record);
       const managerHrId = input.record.managerHrId;
       const manager = managerHrId ? await c.findByHrKey(managerHrId) : undefined;
-      const ensured = await c.ensureAccount({
+      const { account, outcome } = await c.ensureAccount({
         hrId: input.record.hrId,
         userName,
         givenName: name.givenName,
@@ -285,18 +285,13 @@ export function createActivities(deps: ActivityDeps) {
         ...(manager ? { managerId: manager.id } : {}),
         countryCode: input.record.location.countryCode,
         location: input.record.location.name,
-        ...(active ? { active: true } : {}),
+        ...(active ? { createActive: true } : {}),
       });
-      let account = ensured.account;
-      // A system that adopts without changing the state (Okta's profile update) is switched on here.
-      if (active && !account.active) {
-        account = await c.setActive(account.id, true, activationReason(input.runKind, true));
-      }
-      const back = await readBack(c, input.record.hrId, userName, active ? true : account.active);
+      const back = await readBack(c, input.record.hrId, userName, account.active);
       active?.shown(back);
       const licence = await assignDirectLicence(c, input, account.id);
       return {
-        result: { outcome: ensured.outcome, accountId: account.id, at: new Date().toISOString() },
+        result: { outcome, accountId: account.id, at: new Date().toISOString() },
         detail: input.licence ? { licence: input.licence, ...licence?.detail } : {},
         readBack: { found: true, accountId: back.id, active: back.active, ...licence?.readBack },
       };
@@ -436,10 +431,11 @@ export function createActivities(deps: ActivityDeps) {
 
     /**
      * A hire whose instant has passed: the create step and the system's activation step in one activity (one task
-     * of the run instead of two), each with its own evidence under its own key. The account is created on (or an
-     * adopted one switched on) and read back once: two requests fewer than a create, its read-back, a switch-on
-     * and a second read-back, and the activation's evidence cites that one read-back (`withCreate`). A retry repeats
-     * both, idempotently: the account is adopted, and an account already on is left on.
+     * of the run instead of two), each with its own evidence under its own key. A new account is created on and read
+     * back once: two requests fewer than a create, its read-back, a switch-on and a second read-back, and the
+     * activation's evidence cites that one read-back (`withCreate`). An adopted account that is off (a rehire) is
+     * switched on as the activation step does on its own. A retry repeats both, idempotently: the account is
+     * adopted, and an account already on is left on.
      */
     async createActiveAccount(input: CreateActiveInput): Promise<StepResult> {
       const { activationStepId, ...create } = input;

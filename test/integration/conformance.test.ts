@@ -126,6 +126,24 @@ for (const [name, factory] of TARGETS) {
       assert.equal(await t.count({ userName: other.userName }), 1);
     });
 
+    it('createActive: a new account is created on, an existing one keeps its state', async function () {
+      if (!t.writes) this.skip();
+      const { active: _none, ...spec } = person();
+      const created = await asTemporalWould(() => c.ensureAccount({ ...spec, createActive: true }));
+      assert.equal(created.outcome, 'created');
+      assert.equal(created.account.active, true, 'created on');
+      assert.equal((await c.findByHrKey(spec.hrId, spec.userName))?.active, true, 'and reads back on');
+
+      // An account someone left off is adopted as it is: the activation step, not the create, switches it on.
+      const { active: _unset, ...other } = person();
+      const seededId = await seedUnlinked(other, false);
+      const adopted = await asTemporalWould(() => c.ensureAccount({ ...other, createActive: true }));
+      assert.notEqual(adopted.outcome, 'created');
+      assert.equal(adopted.account.id, seededId);
+      assert.equal((await c.findByHrKey(other.hrId, other.userName))?.active, false, 'still off');
+      assert.equal(await t.count({ userName: other.userName }), 1);
+    });
+
     it('adopts an account someone else created for the same login, linking it to the HR key', async function () {
       if (!t.writes) this.skip();
       const spec = person();

@@ -183,8 +183,11 @@ describe('late hire: create and activate in one activity per system', function (
     assert.equal(idpUsers[0]?.active, true, 'switched on');
     const rows = (await evidence(record.hrId)).filter((e) => e.systemId === 'idp' && e.outcome !== 'retrying');
     assert.deepEqual(
-      rows.filter((e) => e.action === 'activate_account').map((e) => [e.outcome, e.readBack?.active]),
-      [['activated', true]],
+      rows
+        .filter((e) => e.action === 'activate_account')
+        .map((e) => [e.outcome, e.readBack?.active, e.detail?.withCreate]),
+      [['activated', true, undefined]],
+      'switched on by the activation itself: an existing account keeps its state at creation',
     );
   });
 });

@@ -19,6 +19,7 @@ import type { GoogleConnectorConfig } from '../../domain/connectors/google';
 import { orgUnitFor } from '../../domain/connectors/google';
 import {
   ConnectorError,
+  createdOn,
   type Account,
   type AccountSpec,
   type DataTransferCapable,
@@ -532,7 +533,7 @@ export class GoogleConnector implements IdentityConnector, GroupCapable, DataTra
       name: { givenName: spec.givenName, familyName: spec.familyName },
       password: randomPassword(),
       changePasswordAtNextLogin: true,
-      suspended: !(spec.active ?? false),
+      suspended: !createdOn(spec),
       externalIds: [this.ourExternalId(spec.hrId)],
       orgUnitPath: this.orgUnit(spec),
     };

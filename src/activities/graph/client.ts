@@ -18,6 +18,7 @@ import type { GraphConnectorConfig } from '../../domain/connectors/graph';
 import { GRAPH_API_URL, GRAPH_AUTHORITY_URL, GRAPH_DEFAULT_SCOPE } from '../../domain/connectors/graph';
 import {
   ConnectorError,
+  createdOn,
   type Account,
   type AccountSpec,
   type EnsureAccountOutcome,
@@ -481,7 +482,7 @@ export class GraphConnector implements IdentityConnector, GroupCapable, LicenceC
 
   private newUser(spec: AccountSpec): Record<string, unknown> {
     const body: Record<string, unknown> = {
-      accountEnabled: spec.active ?? false,
+      accountEnabled: createdOn(spec),
       displayName: this.displayName(spec),
       givenName: spec.givenName,
       surname: spec.familyName,

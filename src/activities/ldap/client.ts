@@ -19,6 +19,7 @@ import type { LdapConnectorConfig } from '../../domain/connectors/ldap';
 import { normalizeDn } from '../../domain/connectors/ldap';
 import {
   ConnectorError,
+  createdOn,
   type Account,
   type AccountSpec,
   type EnsureAccountOutcome,
@@ -686,8 +687,8 @@ export class LdapConnector implements IdentityConnector, GroupCapable {
       // With a password nobody knows, the person must set their own at first sign-in.
       if (this.config.initialPassword === 'random') attrs.pwdLastSet = '0';
       // Created disabled unless asked otherwise: 514 = NORMAL_ACCOUNT | ACCOUNTDISABLE.
-      attrs.userAccountControl = String(UAC_NORMAL_ACCOUNT | (spec.active ? 0 : UAC_ACCOUNTDISABLE));
-    } else if (!spec.active) {
+      attrs.userAccountControl = String(UAC_NORMAL_ACCOUNT | (createdOn(spec) ? 0 : UAC_ACCOUNTDISABLE));
+    } else if (!createdOn(spec)) {
       attrs.pwdAccountLockedTime = PERMANENT_LOCK;
     }
     const rdnValue = this.schema.rdn === 'uid' ? login : display;

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import type { OktaConnectorConfig } from '../../domain/connectors/okta';
 import {
   ConnectorError,
+  createdOn,
   type Account,
   type AccountSpec,
   type ActivationContext,
@@ -139,7 +140,7 @@ export class OktaConnector implements IdentityConnector, GroupCapable {
         { ...err.details, systemId: this.systemId },
       );
     }
-    if (spec.active) {
+    if (createdOn(spec)) {
       return { account: await this.setActive(created.id, true, { reason: 'hire' }), outcome: 'created' };
     }
     return { account: this.toAccount(created), outcome: 'created' };

@@ -15,6 +15,7 @@
 import { z } from 'zod';
 import {
   ConnectorError,
+  createdOn,
   type Account,
   type AccountSpec,
   type EnsureAccountOutcome,
@@ -666,7 +667,7 @@ export class ScimConnector implements IdentityConnector, GroupCapable {
       externalId: spec.hrId,
       userName: spec.userName,
       name: { givenName: spec.givenName, familyName: spec.familyName },
-      active: spec.active ?? false,
+      active: createdOn(spec),
     };
     const emails = workEmail(spec);
     if (emails) body.emails = emails;
