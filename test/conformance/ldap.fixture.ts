@@ -133,6 +133,7 @@ function ldapFactory(mode: SlapdMode): ConformanceFactory {
         sessions: 'not_supported',
         afterDelete: 'gone',
         writes: true,
+        ...(mode === 'ad' ? { createActiveOff: true as const } : {}),
         pageSize: PAGE_SIZE,
         seed: (a) => seedLdap(slapd, a),
         count: (match) => countLdap(slapd, match),

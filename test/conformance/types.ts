@@ -34,6 +34,11 @@ export interface ConformanceTarget {
   afterDelete: 'gone' | 'inactive';
   /** False for a read-only connector (a manual system's read connector): only reads are exercised. */
   writes: boolean;
+  /**
+   * `AccountSpec.createActive` creates a new account off all the same (AD without an initial password: a domain
+   * policy may refuse an enabled account without one, so the activation step switches it on and shows a refusal).
+   */
+  createActiveOff?: true;
   /** The peer's page size for listing; the suite seeds more accounts than this to force paging. */
   pageSize: number;
   /** Puts an account into the peer directly; returns the peer's id for it. */

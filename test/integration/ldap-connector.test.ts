@@ -284,6 +284,17 @@ describe('ldap connector against a real slapd (AD schema)', function () {
     assert.equal(entry?.pwdLastSet, '0', 'must change at first sign-in');
     assert.equal(entry?.userAccountControl, '514', 'still created disabled');
     assert.ok(!JSON.stringify(r).includes(written.slice(1, -1)), 'the password is in no answer');
+
+    // A late hire's create (`createActive`): enabled (512) in the same add when it has a password, and disabled
+    // (514) without one, which a domain policy may refuse to enable: the activation step then shows the refusal.
+    const { active: _late, ...lateSpec } = person();
+    const late = await tlsConnector.ensureAccount({ ...lateSpec, createActive: true });
+    assert.equal(late.account.active, true);
+    assert.equal((await one(`(employeeID=${late.account.hrId ?? ''})`)).userAccountControl, '512');
+    const { active: _none, ...noPasswordSpec } = person();
+    const noPassword = await c.ensureAccount({ ...noPasswordSpec, createActive: true });
+    assert.equal(noPassword.account.active, false);
+    assert.equal((await one(`(employeeID=${noPassword.account.hrId ?? ''})`)).userAccountControl, '514');
     assert.throws(
       () => ldapConnectorSchema.parse(ldapConnectorConfig(slapd, slapd.url, { initialPassword: 'random' })),
       /encrypted connection/,

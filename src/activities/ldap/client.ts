@@ -686,8 +686,11 @@ export class LdapConnector implements IdentityConnector, GroupCapable {
       attrs.userPrincipalName = spec.userName;
       // With a password nobody knows, the person must set their own at first sign-in.
       if (this.config.initialPassword === 'random') attrs.pwdLastSet = '0';
-      // Created disabled unless asked otherwise: 514 = NORMAL_ACCOUNT | ACCOUNTDISABLE.
-      attrs.userAccountControl = String(UAC_NORMAL_ACCOUNT | (createdOn(spec) ? 0 : UAC_ACCOUNTDISABLE));
+      // Created disabled unless asked otherwise: 514 = NORMAL_ACCOUNT | ACCOUNTDISABLE. Without a password a domain
+      // policy may refuse an enabled account: then it is created disabled even for `createActive`, and the
+      // activation step (docs/connectors/ldap.md, Passwords) is where a refusal shows, as for any hire.
+      const on = spec.active ?? (spec.createActive === true && this.config.initialPassword === 'random');
+      attrs.userAccountControl = String(UAC_NORMAL_ACCOUNT | (on ? 0 : UAC_ACCOUNTDISABLE));
     } else if (!createdOn(spec)) {
       attrs.pwdAccountLockedTime = PERMANENT_LOCK;
     }
