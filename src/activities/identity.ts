@@ -22,8 +22,8 @@ export interface AccountSpec {
   /** The HR work location's name (an LDAP connector maps department/location to an OU). */
   location?: string;
   /**
-   * Whether the account is on. Left out: a new account is created off, and an existing one keeps its state (the
-   * create step adopts an account someone already uses without a lookup of its own first).
+   * Whether the account is on. Left out: a new account is created off (on with `createActive`), and an existing one
+   * keeps its state (the create step adopts an account someone already uses without a lookup of its own first).
    */
   active?: boolean;
   /**

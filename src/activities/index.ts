@@ -262,12 +262,12 @@ export function createActivities(deps: ActivityDeps) {
 
   /**
    * The create step. A new account is created off until the hire instant, and an account someone already uses
-   * (adopted, or found again by a retry) is left as active as it is. `active` (the step also carries out the
-   * system's activation, `createActiveAccount`): a new account is created on, in the same write, and `shown`
-   * receives the read-back, which the activation's evidence then cites when it shows the account on (an adopted
-   * account that is off is still switched on by the activation step itself).
+   * (adopted, or found again by a retry) is left as active as it is. With `activation` (the step also carries out
+   * the system's activation, `createActiveAccount`): a new account is created on, in the same write, and
+   * `activation.shown` receives the read-back, which the activation's evidence then cites when it shows the account
+   * on (an adopted account that is off is still switched on by the activation step itself).
    */
-  function createOrAdopt(input: StepInput, active?: { shown(account: Account): void }): Promise<StepResult> {
+  function createOrAdopt(input: StepInput, activation?: { shown(account: Account): void }): Promise<StepResult> {
     return step(input, 'create_account', async () => {
       const c = connector(input.systemId);
       const userName = requireEmail(input);
@@ -285,10 +285,10 @@ export function createActivities(deps: ActivityDeps) {
         ...(manager ? { managerId: manager.id } : {}),
         countryCode: input.record.location.countryCode,
         location: input.record.location.name,
-        ...(active ? { createActive: true } : {}),
+        ...(activation ? { createActive: true } : {}),
       });
       const back = await readBack(c, input.record.hrId, userName, account.active);
-      active?.shown(back);
+      activation?.shown(back);
       const licence = await assignDirectLicence(c, input, account.id);
       return {
         result: { outcome, accountId: account.id, at: new Date().toISOString() },
