@@ -105,8 +105,12 @@ describe('mass-change guard: a run that would disable too many people is held un
       assert.notEqual(s.record?.status, 'terminated');
       assert.equal(activeIn(r.hrId), true);
     }
-    const holdEvidence = await evidence('guard_hold');
-    assert.ok(holdEvidence.some((e) => e.requestId === answer.holdId));
+    // The hold's evidence is written by the guard's activity after the answer (with the Slack notice): wait for it.
+    await waitFor(
+      async () => (await evidence('guard_hold')).some((e) => e.requestId === answer.holdId),
+      30_000,
+      'the hold evidence',
+    );
     // The owners are told in Slack, with what to run; no names in the notice.
     await waitFor(() => (t.slack?.messages ?? []).some((m) => m.channel === 'C0GUARD01'), 30_000);
     const notice = t.slack?.messages.find((m) => m.channel === 'C0GUARD01');
