@@ -126,6 +126,22 @@ for (const [name, factory] of TARGETS) {
       assert.equal(await t.count({ userName: other.userName }), 1);
     });
 
+    it('an ensure that names a state brings an existing account to it', async function () {
+      if (!t.writes) this.skip();
+      const { active: _none, ...spec } = person();
+      const created = await asTemporalWould(() => c.ensureAccount(spec));
+      assert.equal(created.account.active, false);
+      const on = await asTemporalWould(() => c.ensureAccount({ ...spec, active: true }));
+      assert.equal(on.account.id, created.account.id);
+      assert.equal(on.outcome, 'updated');
+      assert.equal(on.account.active, true);
+      assert.equal((await c.findByHrKey(spec.hrId, spec.userName))?.active, true, 'reads back on');
+      const off = await asTemporalWould(() => c.ensureAccount({ ...spec, active: false }));
+      assert.equal(off.account.active, false);
+      assert.equal((await c.findByHrKey(spec.hrId, spec.userName))?.active, false, 'reads back off');
+      assert.equal(await t.count({ hrId: spec.hrId }), 1);
+    });
+
     it('createActive: a new account is created on, an existing one keeps its state', async function () {
       if (!t.writes) this.skip();
       const { active: _none, ...spec } = person();

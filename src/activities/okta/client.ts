@@ -429,15 +429,25 @@ export class OktaConnector implements IdentityConnector, GroupCapable {
       if (key === 'email' && spec.email === undefined && typeof current === 'string' && current !== '') continue;
       if (!same) changes[key] = value;
     }
-    if (Object.keys(changes).length === 0) return { account: this.toAccount(user), outcome: 'adopted' };
-    // POST is Okta's partial update: only the attributes sent change.
-    const r = await this.send({
-      method: 'POST',
-      path: this.userPath(user.id),
-      route: '/api/v1/users/{id}',
-      body: { profile: changes },
-    });
-    return { account: this.toAccount(this.parseUser(r.body, 'POST /api/v1/users/{id}')), outcome: 'updated' };
+    let account = this.toAccount(user);
+    let outcome: EnsureAccountOutcome['outcome'] = 'adopted';
+    if (Object.keys(changes).length > 0) {
+      // POST is Okta's partial update: only the attributes sent change.
+      const r = await this.send({
+        method: 'POST',
+        path: this.userPath(user.id),
+        route: '/api/v1/users/{id}',
+        body: { profile: changes },
+      });
+      account = this.toAccount(this.parseUser(r.body, 'POST /api/v1/users/{id}'));
+      outcome = 'updated';
+    }
+    // A state the spec names is the account's state afterwards, as in every connector (Okta's is its lifecycle).
+    if (spec.active !== undefined && account.active !== spec.active) {
+      account = await this.setActive(user.id, spec.active, spec.active ? { reason: 'hire' } : undefined);
+      outcome = 'updated';
+    }
+    return { account, outcome };
   }
 
   private transition(status: string, active: boolean, context?: ActivationContext): Lifecycle | undefined {
