@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { EvidenceRecord } from '../../src/activities/audit/types';
 import { ScimConnector } from '../../src/activities/scim/client';
 import { eventWorkflowId } from '../../src/domain/ids';
+import type { EmployeeRecord } from '../../src/domain/employee';
 import type { OnboardingStatus } from '../../src/workflows/onboarding/messages';
 import { daysAgo, makeRecord } from '../helpers/records';
 import { workflowBundle } from '../helpers/temporal';
@@ -36,8 +37,13 @@ describe('late hire: create and activate in one activity per system', function (
     await t?.stop();
   });
 
-  async function hire(department: string): Promise<{ hrId: string; final: OnboardingStatus; activities: string[] }> {
+  /** A hire two days late; `prepare` runs before it is sent (e.g. an account someone else made). */
+  async function hire(
+    department: string,
+    prepare?: (record: EmployeeRecord) => Promise<void>,
+  ): Promise<{ hrId: string; final: OnboardingStatus; activities: string[] }> {
     const record = makeRecord({ hireDate: daysAgo(2), department });
+    await prepare?.(record);
     const eventId = `h-${record.hrId}`;
     const answer = await t.tenure.sendEvent({ eventId, kind: 'hire', record });
     assert.equal(answer.outcome, 'accepted', JSON.stringify(answer));
@@ -160,28 +166,23 @@ describe('late hire: create and activate in one activity per system', function (
   });
 
   it('an account someone left off is adopted and switched on in the same activity', async () => {
-    const record = makeRecord({ hireDate: daysAgo(2), department: 'Sales' });
-    await new ScimConnector({ systemId: 'idp', baseUrl: t.idp.url }).ensureAccount({
-      hrId: record.hrId,
-      userName: `${record.hrId.toLowerCase()}.old@acme.example`,
-      givenName: 'Old',
-      familyName: 'Account',
-      active: false,
+    const { hrId, final } = await hire('Sales', async (record) => {
+      await new ScimConnector({ systemId: 'idp', baseUrl: t.idp.url }).ensureAccount({
+        hrId: record.hrId,
+        userName: `${record.hrId.toLowerCase()}.old@acme.example`,
+        givenName: 'Old',
+        familyName: 'Account',
+        active: false,
+      });
     });
-    const eventId = `h-${record.hrId}`;
-    const answer = await t.tenure.sendEvent({ eventId, kind: 'hire', record });
-    assert.equal(answer.outcome, 'accepted', JSON.stringify(answer));
-    const final = await resultWhenStarted<OnboardingStatus>(
-      t.client.workflow.getHandle(eventWorkflowId(record.hrId, 'hire', eventId)),
-    );
     assert.ok(
       final.steps.every((s) => s.state === 'succeeded'),
       JSON.stringify(final.steps),
     );
-    const idpUsers = t.idp.users().filter((u) => u.externalId === record.hrId);
+    const idpUsers = t.idp.users().filter((u) => u.externalId === hrId);
     assert.equal(idpUsers.length, 1, 'adopted, not a second account');
     assert.equal(idpUsers[0]?.active, true, 'switched on');
-    const rows = (await evidence(record.hrId)).filter((e) => e.systemId === 'idp' && e.outcome !== 'retrying');
+    const rows = (await evidence(hrId)).filter((e) => e.systemId === 'idp' && e.outcome !== 'retrying');
     assert.deepEqual(
       rows
         .filter((e) => e.action === 'activate_account')
