@@ -99,12 +99,12 @@ describe('late hire: create and activate in one activity per system', function (
     assert.equal((idpCreated.body as { active?: boolean }).active, true, 'the identity provider account is created on');
     assert.equal((appCreated.body as { active?: boolean }).active, true, 'the app account is created on');
     assert.ok(idpCreated.at < appCreated.at, 'identity provider active before the app account exists');
-    for (const [peer, user] of [
-      [t.idp, idpUser],
-      [t.app, appUser],
+    for (const [peer, user, creation] of [
+      [t.idp, idpUser, idpCreated],
+      [t.app, appUser, appCreated],
     ] as const) {
       const writes = peer.requests.filter(
-        (r) => r.method !== 'GET' && (r === created(peer) || r.path.includes(`/Users/${user.id}`)),
+        (r) => r.method !== 'GET' && (r === creation || r.path.includes(`/Users/${user.id}`)),
       );
       assert.deepEqual(
         writes.map((r) => r.method),
