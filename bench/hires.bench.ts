@@ -2,6 +2,9 @@
  * Hire throughput against raw Temporal (issue 15), on one dev server in one run:
  *
  * - the baseline: 500 and 2,000 trivial workflows (two no-op activities) at once;
+ * - the floor: 500 and 2,000 hires of the least work a hire needs (one workflow, two activities each creating one
+ *   account in a SCIM stand-in and writing one audit row, payloads encrypted; bench/lib/floor.ts), which bounds what
+ *   any design of Tenure can reach on this machine;
  * - Tenure as it ships (worker and intake entry points as processes, audit store on PostgreSQL, SCIM stand-ins for
  *   an identity provider and an app): 500 hires from 50 concurrent HR senders, then 2,000 hires from 2,000 senders
  *   at once, every event signed and sent through the intake.
@@ -15,6 +18,7 @@
  *   BENCH_SCALE=0.05 node -r tsx/cjs bench/hires.bench.ts
  */
 import { runBaseline } from './lib/baseline';
+import { runFloor } from './lib/floor';
 import type { WaveResult } from './lib/hires';
 import { hireWave } from './lib/hires';
 import type { Figure } from './lib/results';
@@ -36,6 +40,22 @@ function phaseFigures(w: WaveResult, which: 'p50' | 'slowest 2 %'): Figure[] {
   return phases.map(([phase, value]) => ({ name: `answer ${which}, 50 senders: ${phase}`, value, unit: 'ms' }));
 }
 
+/** Where the floor itself stands against the 0.5× target. */
+function floorNote(floorRatio: number): string {
+  const f = `the floor is ${floorRatio.toFixed(2)}× the baseline here`;
+  return floorRatio < 0.5 ? `${f}: no design of Tenure reaches 0.5× on this machine` : f;
+}
+
+function cpuTotal(c: Record<string, number>): number {
+  return Object.values(c).reduce((a, b) => a + b, 0);
+}
+
+function cpuSplit(c: Record<string, number>): string {
+  return Object.entries(c)
+    .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+    .join(', ');
+}
+
 async function main(): Promise<void> {
   const small = scaled(500, 10);
   const large = scaled(2000, 20);
@@ -49,6 +69,11 @@ async function main(): Promise<void> {
     };
     progress(
       `baseline: ${base.small.perSecond.toFixed(1)}/s at ${small}, ${base.large.perSecond.toFixed(1)}/s at ${large}`,
+    );
+    const [floorSmall, floorLarge] = await runFloor(server.address, [small, large], serverPid);
+    if (!floorSmall || !floorLarge) throw new Error('floor: no result');
+    progress(
+      `floor: ${floorSmall.perSecond.toFixed(1)}/s at ${small}, ${floorLarge.perSecond.toFixed(1)}/s at ${large}`,
     );
 
     const t = await startBenchTenure({ temporalAddress: server.address, apps: 1 });
@@ -72,6 +97,7 @@ async function main(): Promise<void> {
         baselineName: rt,
         target: '≥ 0.5× baseline',
         holds: s.perSecond >= 0.5 * base.small.perSecond,
+        note: floorNote(floorSmall.perSecond / base.small.perSecond),
       },
       {
         name: `hires/s, ${large} at once (${large} senders)`,
@@ -81,6 +107,46 @@ async function main(): Promise<void> {
         baselineName: rt,
         target: '≥ 0.5× baseline',
         holds: l.perSecond >= 0.5 * base.large.perSecond,
+        note: floorNote(floorLarge.perSecond / base.large.perSecond),
+      },
+      {
+        name: `the floor: a hire's least work, ${small} at once`,
+        value: floorSmall.perSecond,
+        unit: '/s',
+        baseline: base.small.perSecond,
+        baselineName: rt,
+        note:
+          'one workflow, two activities each creating one account in a SCIM stand-in and writing one audit row, ' +
+          'payloads encrypted, started without sender or intake: what any design of Tenure can reach here',
+      },
+      {
+        name: `the floor: a hire's least work, ${large} at once`,
+        value: floorLarge.perSecond,
+        unit: '/s',
+        baseline: base.large.perSecond,
+        baselineName: rt,
+      },
+      {
+        name: `hires/s against the floor, ${small} at once`,
+        value: s.perSecond,
+        unit: '/s',
+        baseline: floorSmall.perSecond,
+        baselineName: 'the floor',
+      },
+      {
+        name: `hires/s against the floor, ${large} at once`,
+        value: l.perSecond,
+        unit: '/s',
+        baseline: floorLarge.perSecond,
+        baselineName: 'the floor',
+      },
+      {
+        name: `the floor's CPU per hire (${small}-hire wave)`,
+        value: cpuTotal(floorSmall.cpuPerHire),
+        unit: 'CPU-s',
+        baseline: (base.small.workerCpuSeconds + base.small.serverCpuSeconds) / small,
+        baselineName: rt,
+        note: cpuSplit(floorSmall.cpuPerHire),
       },
       {
         name: 'webhook answer p50, 50 senders',
@@ -210,7 +276,13 @@ async function main(): Promise<void> {
       const { sends: _sends, ...rest } = w;
       return rest;
     };
-    report('hires', figures, { baseline: base, small: strip(s), large: strip(l), warm: strip(waves.warm) });
+    report('hires', figures, {
+      baseline: base,
+      floor: { small: floorSmall, large: floorLarge },
+      small: strip(s),
+      large: strip(l),
+      warm: strip(waves.warm),
+    });
   } finally {
     await close();
     await server.stop();

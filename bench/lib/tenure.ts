@@ -87,19 +87,29 @@ function tuningFromEnv(prefix: string): Record<string, string> {
   return out;
 }
 
+/** A database of its own on the bench's PostgreSQL (started once per bench process, stopped when it exits). */
+export async function benchDatabase(): Promise<string> {
+  if (!postgres) {
+    progress('starting PostgreSQL for the audit store');
+    postgres = await startPostgres({ fsync: process.env.BENCH_PG_FSYNC !== 'off' });
+    const pg = postgres;
+    process.once('beforeExit', () => void pg.stop());
+  }
+  return createDatabase(postgres.url, `bench_${randomBytes(4).toString('hex')}`);
+}
+
+/** The audit store's PostgreSQL (postmaster) process id, once `benchDatabase` has started it. */
+export function benchPostgresPid(): number {
+  return postgres?.pid ?? -1;
+}
+
 export async function startBenchTenure(o: BenchTenureOptions): Promise<BenchTenure> {
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async (): Promise<void> => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
-    if (!postgres) {
-      progress('starting PostgreSQL for the audit store');
-      postgres = await startPostgres({ fsync: process.env.BENCH_PG_FSYNC !== 'off' });
-      const pg = postgres;
-      process.once('beforeExit', () => void pg.stop());
-    }
-    const databaseUrl = await createDatabase(postgres.url, `bench_${randomBytes(4).toString('hex')}`);
+    const databaseUrl = await benchDatabase();
     const dir = mkdtempSync(join(tmpdir(), 'tenure-bench-'));
     stops.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
 
@@ -228,7 +238,7 @@ export async function startBenchTenure(o: BenchTenureOptions): Promise<BenchTenu
         const r = await audit.query<{ n: string }>(`SELECT count(*) AS n FROM ${AUDIT_TABLE}`);
         return Number(r.rows[0]?.n ?? 0);
       },
-      postgresPid: postgres.pid,
+      postgresPid: benchPostgresPid(),
       lastAccountWrite() {
         const out = new Map<string, number>();
         for (const [hrId, accounts] of accountsByPerson()) {
