@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     let one: ExitWave;
     let many: ExitWave;
     try {
-      const hired = await hireWave(t, server.process.pid ?? -1, group + 1, 50, 0);
+      const hired = await hireWave(t, server.process.pid ?? -1, group + 1, 50);
       const hrIds = hired.sends.filter((s) => s.outcome === 'accepted').map((s) => s.hrId);
       const accounts = t.accountsByPerson();
       for (const id of hrIds) {

@@ -93,9 +93,9 @@ async function main(): Promise<void> {
     const t = await startBenchTenure({ temporalAddress: server.address, apps: 1 });
     let waves: { warm: WaveResult; small: WaveResult; large: WaveResult };
     try {
-      const warm = await hireWave(t, serverPid, 10, 10, 0);
-      const s = await hireWave(t, serverPid, small, 50, warm.ran);
-      const l = await hireWave(t, serverPid, large, large, warm.ran + s.ran);
+      const warm = await hireWave(t, serverPid, 10, 10);
+      const s = await hireWave(t, serverPid, small, 50);
+      const l = await hireWave(t, serverPid, large, large);
       waves = { warm, small: s, large: l };
     } finally {
       await t.stop();

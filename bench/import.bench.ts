@@ -9,13 +9,13 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hiresQuery } from './lib/hires';
+import { hiredCount } from './lib/hires';
 import type { Figure } from './lib/results';
 import { report } from './lib/results';
 import { progress, scaled } from './lib/scale';
 import { spawnShipped } from './lib/spawn';
 import { hireRecord, startBenchTenure, stopPostgres } from './lib/tenure';
-import { countWorkflows, startBenchServer } from './lib/temporal';
+import { startBenchServer } from './lib/temporal';
 
 const COLUMNS = [
   'hrId',
@@ -63,7 +63,8 @@ async function main(): Promise<void> {
     let summary: { sent?: number; counts?: Record<string, number> };
     try {
       const file = join(tmpdir(), `tenure-bench-roster-${Date.now()}.csv`);
-      writeFileSync(file, rosterCsv(`IMP${Date.now().toString(36)}N`, n));
+      const prefix = `IMP${Date.now().toString(36)}N`;
+      writeFileSync(file, rosterCsv(prefix, n));
       progress(`tenure import: ${n} rows`);
       const t0 = Date.now();
       const cli = spawnShipped(
@@ -85,7 +86,10 @@ async function main(): Promise<void> {
       summary = JSON.parse(cli.lines.slice(from, to + 1).join('\n')) as typeof summary;
       if (code !== 0) throw new Error(`tenure import exited ${code}:\n${cli.lines.slice(-20).join('\n')}`);
       // The rows' hires go on running after the import; the bench measures the import (its runs so far are noted).
-      provisioned = await countWorkflows(t.client, hiresQuery(t.taskQueue, 'Completed'));
+      provisioned = hiredCount(
+        t,
+        Array.from({ length: n }, (_, i) => hireRecord(prefix, i, '2025-01-06').hrId),
+      );
     } finally {
       await t.stop();
     }

@@ -8,12 +8,12 @@
  *
  *   BENCH_SCALE=0.05 node -r tsx/cjs bench/ratelimit.bench.ts
  */
-import { failedQuery, hiresQuery } from './lib/hires';
+import { failedQuery, waitForHires } from './lib/hires';
 import type { Figure } from './lib/results';
 import { report } from './lib/results';
 import { progress, scaled } from './lib/scale';
 import { hireRecord, sendEvents, startBenchTenure, stopPostgres } from './lib/tenure';
-import { benchClient, startBenchServer, waitForCount } from './lib/temporal';
+import { benchClient, startBenchServer } from './lib/temporal';
 
 const LIMIT = 20;
 
@@ -42,12 +42,9 @@ async function main(): Promise<void> {
         })),
         50,
       );
-      const accepted = sends.filter((s) => s.outcome === 'accepted').length;
-      const doneAt = await waitForCount(t.client, hiresQuery(t.taskQueue, 'Completed'), accepted, {
-        failedQuery: failedQuery(t.taskQueue),
-        label: 'rate-limited hires done',
-        stallMs: 300_000,
-      });
+      const acceptedIds = sends.filter((s) => s.outcome === 'accepted').map((s) => s.hrId);
+      const accepted = acceptedIds.length;
+      const doneAt = await waitForHires(t, acceptedIds, { label: 'rate-limited hires done', stallMs: 300_000 });
       const scim = t.idp.requests.filter((q) => q.path.startsWith('/scim/v2'));
       const first = Math.min(...scim.map((q) => q.at));
       const last = Math.max(...scim.map((q) => q.finishedAt ?? q.at));

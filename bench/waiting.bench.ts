@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     let answers: ReturnType<typeof summarize>;
     try {
       // Warm up: workflow code loaded, a few runs done; then the worker's memory before anyone waits.
-      await hireWave(t, serverPid, 20, 20, 0);
+      await hireWave(t, serverPid, 20, 20);
       await sleep(5_000);
       sample();
       const before = samples[0] as { worker: number; server: number };

@@ -14,6 +14,7 @@ import { makeRecord } from '../test/helpers/records';
 import { REPLAY_CODEC_KEYS, startSharedServer, stopSharedServer } from '../test/helpers/temporal';
 import { startTenure } from '../test/helpers/tenure';
 import { WAITING_ON } from '../src/workflows/search-attributes';
+import { employeeStatusQuery } from '../src/workflows/employee/messages';
 import { CODE_LEVEL } from '../src/workflows/code-level';
 import { ScimConnector } from '../src/activities/scim/client';
 import { approvalWorkflowId } from '../src/domain/approval';
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     if (wanted('priority')) await priority();
     if (wanted('folded')) await folded();
     if (wanted('level')) await atCodeLevel();
+    if (wanted('inline')) await inline();
   } finally {
     await stopSharedServer();
   }
@@ -344,15 +346,61 @@ async function atCodeLevel(): Promise<void> {
     await save(t, `employee-level${CODE_LEVEL}`, employeeWorkflowId(r.hrId), runId);
     await save(t, `onboarding-level${CODE_LEVEL}`, hireId);
     await save(t, `offboarding-level${CODE_LEVEL}`, exitId);
-    // A late hire: its instants had passed when it started.
+    // A late hire: its instants had passed when it started. From level 3 its entity carries it out (no run of its
+    // own): the entity's history is saved instead.
     const late = makeRecord({ hrId: 'REPLAY10', hireDate: '2025-02-03' });
     await t.tenure.sendEvent({ eventId: 'hire-10', kind: 'hire', record: late });
     const lateId = eventWorkflowId(late.hrId, 'hire', 'hire-10');
-    await waitResult(t, lateId);
-    await save(t, `onboarding-late-level${CODE_LEVEL}`, lateId);
+    if (await carriedOutByEntity(t, late.hrId, lateId)) {
+      await save(t, `employee-late-level${CODE_LEVEL}`, employeeWorkflowId(late.hrId));
+    } else {
+      await waitResult(t, lateId);
+      await save(t, `onboarding-late-level${CODE_LEVEL}`, lateId);
+    }
   } finally {
     await t.stop();
   }
+}
+
+/**
+ * Runs carried out by the entity (`tenure-inline-runs`, docs/decisions/0004): a late hire whose app refuses its
+ * first creation, so the entity hands the run over; the run of its own starts with that step in exception, and an
+ * operator retries it. Saved: the entity and the handed-over run.
+ */
+async function inline(): Promise<void> {
+  const t = await startTenure({ codecKeys: REPLAY_CODEC_KEYS });
+  try {
+    t.app.faults.next(1, { method: 'POST', path: '/Users', status: 400 });
+    const r = makeRecord({ hrId: 'REPLAY11', hireDate: '2025-02-03' });
+    await t.tenure.sendEvent({ eventId: 'hire-11', kind: 'hire', record: r });
+    const id = eventWorkflowId(r.hrId, 'hire', 'hire-11');
+    for (;;) {
+      try {
+        await retryStep(t.client, r.hrId, 'create_account:wiki');
+        break;
+      } catch {
+        await new Promise((res) => setTimeout(res, 300));
+      }
+    }
+    await waitResult(t, id);
+    await save(t, `onboarding-handed-over-level${CODE_LEVEL}`, id);
+    await save(t, `employee-handed-over-level${CODE_LEVEL}`, employeeWorkflowId(r.hrId));
+  } finally {
+    await t.stop();
+  }
+}
+
+/** Waits until the person's entity has finished the run; whether it carried it out itself (no workflow of its own). */
+async function carriedOutByEntity(t: Harness, hrId: string, runId: string): Promise<boolean> {
+  const entity = t.client.workflow.getHandle(employeeWorkflowId(hrId));
+  for (let i = 0; i < 100; i++) {
+    const status = await entity.query(employeeStatusQuery).catch(() => undefined);
+    const entry = status?.events.find((e) => e.workflowId === runId);
+    if (entry?.carriedOut === 'entity' && entry.state === 'done') return true;
+    if (entry && entry.carriedOut !== 'entity' && entry.state !== 'queued') return false;
+    await new Promise((res) => setTimeout(res, 300));
+  }
+  throw new Error(`${runId} did not finish`);
 }
 
 /** A hire waiting for next year, its date then moved into the past; resolves once its run has finished. */

@@ -8,7 +8,7 @@ import type { BenchTenure, SendResult } from './tenure';
 import { hireRecord, sendEvents } from './tenure';
 import type { HistoryCost } from './temporal';
 import type { AnswerPhases } from './temporal';
-import { answerPhases, countWorkflows, historyCost, waitForCount } from './temporal';
+import { answerPhases, countWorkflows, historyCost } from './temporal';
 
 export interface WaveResult {
   n: number;
@@ -71,27 +71,62 @@ async function medianPhases(t: BenchTenure, picked: readonly SendResult[]): Prom
   return { toServer: median('toServer'), queued: median('queued'), onWorker: median('onWorker'), back: median('back') };
 }
 
-export function hiresQuery(taskQueue: string, status: string): string {
-  return `TaskQueue="${taskQueue}" AND WorkflowType="onboardingWorkflow" AND ExecutionStatus="${status}"`;
-}
-
 export function failedQuery(taskQueue: string): string {
   return `TaskQueue="${taskQueue}" AND (ExecutionStatus="Failed" OR ExecutionStatus="Terminated" OR ExecutionStatus="TimedOut")`;
 }
 
 let wave = 0;
 
+/** How many of these people have every system's account, active: their hire is done (`BenchTenure.peers`). */
+export function hiredCount(t: BenchTenure, hrIds: readonly string[]): number {
+  const people = t.accountsByPerson();
+  return hrIds.filter((id) => {
+    const accounts = people.get(id) ?? [];
+    return accounts.length === t.peers.length && accounts.every((a) => a.active);
+  }).length;
+}
+
+/**
+ * Resolves (with the instant) once every one of these people's hires is done: each system's stand-in holds their
+ * account, active. A hire's run may have a workflow of its own or be carried out by the person's entity
+ * (docs/decisions/0004), so the stand-ins, not visibility, say when it is done. Throws when a workflow on the task
+ * queue failed, or when the count has not moved for `stallMs`.
+ */
+export async function waitForHires(
+  t: BenchTenure,
+  hrIds: readonly string[],
+  opts: { label?: string; stallMs?: number } = {},
+): Promise<number> {
+  const stallMs = opts.stallMs ?? 180_000;
+  let last = -1;
+  let movedAt = Date.now();
+  let reportedAt = 0;
+  for (;;) {
+    const done = hiredCount(t, hrIds);
+    const now = Date.now();
+    if (done >= hrIds.length) return now;
+    if (done !== last) {
+      last = done;
+      movedAt = now;
+    }
+    if (now - reportedAt > 10_000) {
+      reportedAt = now;
+      progress(`${opts.label ?? 'hires done'}: ${done}/${hrIds.length}`);
+      const failed = await countWorkflows(t.client, failedQuery(t.taskQueue));
+      if (failed > 0) throw new Error(`${failed} workflow(s) failed (${failedQuery(t.taskQueue)})`);
+    }
+    if (now - movedAt > stallMs) {
+      throw new Error(`${opts.label ?? 'hires done'}: stuck at ${done}/${hrIds.length} for ${stallMs} ms`);
+    }
+    await sleep(100);
+  }
+}
+
 /**
  * `n` hires (hire date in the past: each run starts at once) sent by `senders` concurrent HR senders; resolves
- * when every hire's run has completed. `alreadyDone` is how many hire runs on the task queue had completed before.
+ * when every accepted hire is done (`waitForHires`).
  */
-export async function hireWave(
-  t: BenchTenure,
-  serverPid: number,
-  n: number,
-  senders: number,
-  alreadyDone: number,
-): Promise<WaveResult> {
+export async function hireWave(t: BenchTenure, serverPid: number, n: number, senders: number): Promise<WaveResult> {
   wave += 1;
   const prefix = `W${wave}X${Date.now().toString(36)}N`;
   const events = Array.from({ length: n }, (_, i) => ({
@@ -116,16 +151,30 @@ export async function hireWave(
   const sends = await sendEvents(t, events, senders);
   const accepted = sends.filter((s) => s.outcome === 'accepted');
   progress(`answered: ${accepted.length} accepted, ${sends.length - accepted.length} not`);
-  let doneAt = await waitForCount(t.client, hiresQuery(t.taskQueue, 'Completed'), alreadyDone + accepted.length, {
-    failedQuery: failedQuery(t.taskQueue),
-    label: 'hires done',
-  });
-  // A sender that timed out may still have had its hire started: the wave ends when no hire run is left running.
-  while ((await countWorkflows(t.client, hiresQuery(t.taskQueue, 'Running'))) > 0) {
-    await sleep(250);
-    doneAt = Date.now();
+  let doneAt = await waitForHires(
+    t,
+    accepted.map((s) => s.hrId),
+    { label: 'hires done' },
+  );
+  // A sender that timed out may still have had its hire accepted: the wave ends when their count stops moving.
+  let ran = hiredCount(
+    t,
+    sends.map((s) => s.hrId),
+  );
+  if (accepted.length < sends.length) {
+    for (let stillFor = 0; stillFor < 5_000; stillFor += 250) {
+      await sleep(250);
+      const now = hiredCount(
+        t,
+        sends.map((s) => s.hrId),
+      );
+      if (now !== ran) {
+        ran = now;
+        stillFor = 0;
+        doneAt = Date.now();
+      }
+    }
   }
-  const ran = (await countWorkflows(t.client, hiresQuery(t.taskQueue, 'Completed'))) - alreadyDone;
   const seconds = (doneAt - t0) / 1000;
   const cpu = {
     worker: cpuSeconds(worker.pid),

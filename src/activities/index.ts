@@ -84,6 +84,11 @@ export interface StepInput {
    * states than on/off (Okta) suspends for a leave and deactivates at exit. Absent in runs recorded before it.
    */
   runKind?: string;
+  /**
+   * The run's workflow id when the person's entity carries the run out itself (docs/decisions/0004): the step's
+   * evidence, idempotency key and request id are the run's, as for a run of its own. Absent: the activity's workflow.
+   */
+  runWorkflowId?: string;
 }
 
 /** Why a run turns an account on or off, from the run's kind. */
@@ -134,7 +139,7 @@ export function createActivities(deps: ActivityDeps) {
     fn: () => Promise<{ result: StepResult; detail?: Record<string, unknown>; readBack?: Record<string, unknown> }>,
   ): Promise<StepResult> {
     const info = Context.current().info;
-    const workflowId = info.workflowExecution?.workflowId ?? 'standalone';
+    const workflowId = input.runWorkflowId ?? info.workflowExecution?.workflowId ?? 'standalone';
     const key = stepIdempotencyKey(workflowId, input.stepId);
     const base = {
       hrId: input.record.hrId,

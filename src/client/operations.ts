@@ -11,6 +11,12 @@ export async function currentRunId(client: Client, hrId: string): Promise<string
   const entity = await client.workflow.getHandle(employeeWorkflowId(hrId)).query(employeeStatusQuery);
   const id = entity.current ?? [...entity.events].reverse().find((e) => e.workflowId)?.workflowId;
   if (!id) throw new Error(`${hrId} has no run`);
+  if (entity.events.some((e) => e.workflowId === id && e.carriedOut === 'entity')) {
+    throw new Error(
+      `${hrId}'s run ${id} is carried out by the person's entity and waits on nobody: ` +
+        'a step that fails hands it to a run of its own, which can then be retried',
+    );
+  }
   return id;
 }
 
@@ -33,7 +39,11 @@ export interface RunView {
   kind: string;
   /** The entity's view: queued, running, done, failed or superseded. */
   state: string;
-  /** Temporal's view: RUNNING, COMPLETED, CANCELLED, …, or `not_started` while the entity still queues it. */
+  /**
+   * Temporal's view: RUNNING, COMPLETED, CANCELLED, …, `not_started` while the entity still queues it, or
+   * `carried_out_by_entity` for a run with no workflow of its own (docs/decisions/0004): its activities are in the
+   * entity's history, its status is the entity's (while the entity has it: the last few since it continued as new).
+   */
   execution: string;
   /** The run's status (its query while it runs, its result once completed). */
   status?: OnboardingStatus;
@@ -66,7 +76,18 @@ export async function personStatus(client: Client, hrId: string): Promise<Person
   for (const e of entity.events) {
     if (!e.workflowId || seen.has(e.workflowId) || e.outcome !== 'accepted') continue;
     seen.add(e.workflowId);
-    runs.push(await runView(client, e.workflowId, { eventId: e.eventId, kind: e.kind, state: e.state }));
+    const base = { eventId: e.eventId, kind: e.kind, state: e.state };
+    if (e.carriedOut === 'entity') {
+      const status = entity.inlineRuns?.[e.workflowId];
+      runs.push({
+        workflowId: e.workflowId,
+        ...base,
+        execution: 'carried_out_by_entity',
+        ...(status ? { status } : {}),
+      });
+      continue;
+    }
+    runs.push(await runView(client, e.workflowId, base));
   }
   const current = runs.find((r) => r.workflowId === entity.current);
   const started = [...runs].reverse().find((r) => r.status !== undefined);

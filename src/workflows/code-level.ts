@@ -43,10 +43,11 @@ export const PATCH_LEVELS: Readonly<Record<string, number>> = {
   'tenure-fold-activation': 1,
   'tenure-approver-eligibility': 1,
   'tenure-stage-at-start': 2,
+  'tenure-inline-runs': 3,
 };
 
 /** The level of this code: the highest in `PATCH_LEVELS`. */
-export const CODE_LEVEL = 2;
+export const CODE_LEVEL = 3;
 
 /** The memo every start by this code sets (merged into any memo of the start's own). */
 export function codeLevelMemo(): Record<string, number> {

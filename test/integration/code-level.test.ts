@@ -1,3 +1,4 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import type { temporal } from '@temporalio/proto';
 import { employeeWorkflowId, eventWorkflowId } from '../../src/domain/ids';
@@ -62,37 +63,29 @@ describe('code levels: a hire started by this code records no patch markers', fu
 
     const entity = t.client.workflow.getHandle(employeeWorkflowId(record.hrId));
     const entityEvents = (await entity.fetchHistory()).events ?? [];
-    const runEvents = (await run.fetchHistory()).events ?? [];
-    for (const [name, events] of [
-      ['entity', entityEvents],
-      ['run', runEvents],
-    ] as const) {
-      assert.equal(patchMarkers(events), 0, `${name}: no patch markers`);
-      assert.equal(changeVersionUpserts(events), 0, `${name}: no TemporalChangeVersion upserts`);
-      const memo = events[0]?.workflowExecutionStartedEventAttributes?.memo?.fields?.[CODE_LEVEL_MEMO];
-      assert.ok(memo, `${name}: started with a code level`);
-      assert.equal(
-        Buffer.from(memo.metadata?.encoding ?? []).toString(),
-        'binary/encrypted',
-        `${name}: memo encrypted`,
-      );
-    }
+    // A late hire with nobody to wait for is carried out by the entity (`tenure-inline-runs`): no run of its own.
+    await assert.rejects(run.describe(), WorkflowNotFoundError);
+    const memoOf = (
+      events: typeof entityEvents,
+    ): (typeof entityEvents)[number]['workflowExecutionStartedEventAttributes'] =>
+      events[0]?.workflowExecutionStartedEventAttributes;
+    assert.equal(patchMarkers(entityEvents), 0, 'entity: no patch markers');
+    assert.equal(changeVersionUpserts(entityEvents), 0, 'entity: no TemporalChangeVersion upserts');
+    const memo = memoOf(entityEvents)?.memo?.fields?.[CODE_LEVEL_MEMO];
+    assert.ok(memo, 'entity: started with a code level');
+    assert.equal(Buffer.from(memo.metadata?.encoding ?? []).toString(), 'binary/encrypted', 'entity: memo encrypted');
     assert.equal((await entity.describe()).memo?.[CODE_LEVEL_MEMO], CODE_LEVEL);
-    assert.equal((await run.describe()).memo?.[CODE_LEVEL_MEMO], CODE_LEVEL);
 
-    // The patched paths, taken without their markers.
-    const childStart = entityEvents.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes);
-    assert.equal(childStart?.startChildWorkflowExecutionInitiatedEventAttributes?.priority?.priorityKey, RUN_PRIORITY);
-    const activities = runEvents.flatMap((e) => {
+    // The patched paths, taken without their markers: one activity per system (the late fold), no stage published.
+    const activities = entityEvents.flatMap((e) => {
       const n = e.activityTaskScheduledEventAttributes?.activityType?.name;
       return n ? [n] : [];
     });
     assert.deepEqual(activities, ['createActiveAccount', 'createActiveAccount']);
-    // Late: started at its instant's stage, published once more when done (not pre_provisioning, then activating).
-    assert.deepEqual(stages(runEvents), ['activating', 'completed']);
+    assert.deepEqual(stages(entityEvents), []);
     assert.equal(final.late, true);
 
-    // An involuntary exit, due at once: started revoking.
+    // An involuntary exit, due at once: a run of its own, started revoking, at the runs' priority.
     const exitId = `x-${record.hrId}`;
     const exit = await t.tenure.sendEvent({
       eventId: exitId,
@@ -105,6 +98,14 @@ describe('code levels: a hire started by this code records no patch markers', fu
     assert.equal(exitFinal.stage, 'completed');
     const exitEvents = (await exitRun.fetchHistory()).events ?? [];
     assert.deepEqual(stages(exitEvents), ['revoking', 'completed']);
+    assert.equal(changeVersionUpserts(exitEvents), 0, 'run: no TemporalChangeVersion upserts');
+    const runMemo = memoOf(exitEvents)?.memo?.fields?.[CODE_LEVEL_MEMO];
+    assert.equal(Buffer.from(runMemo?.metadata?.encoding ?? []).toString(), 'binary/encrypted', 'run: memo encrypted');
+    assert.equal((await exitRun.describe()).memo?.[CODE_LEVEL_MEMO], CODE_LEVEL);
+    const childStart = ((await entity.fetchHistory()).events ?? []).find(
+      (e) => e.startChildWorkflowExecutionInitiatedEventAttributes,
+    );
+    assert.equal(childStart?.startChildWorkflowExecutionInitiatedEventAttributes?.priority?.priorityKey, RUN_PRIORITY);
     assert.equal(patchMarkers(exitEvents), 0);
     assert.ok(
       t.idp.users().every((u) => u.externalId !== record.hrId || !u.active),

@@ -23,7 +23,7 @@ import type { EmployeeRecord } from '../../src/domain/employee';
 import { employeeWorkflowId, eventWorkflowId } from '../../src/domain/ids';
 import type { OnboardingStatus } from '../../src/workflows/onboarding/messages';
 import type { onboardingWorkflow } from '../../src/workflows/onboarding/onboarding';
-import { instantFromNow, makeRecord } from '../helpers/records';
+import { daysAgo, instantFromNow, makeRecord } from '../helpers/records';
 import { connectNative, devServer, uniqueTaskQueue, workflowBundle } from '../helpers/temporal';
 import { resultWhenStarted } from '../helpers/wait';
 
@@ -110,6 +110,7 @@ describe('payload encryption on a real Temporal server', function () {
   let connection: Connection;
   let codec: AesGcmCodec;
   let record: EmployeeRecord;
+  let exitRecord: EmployeeRecord;
   let childId: string;
   let histories: Map<string, History>;
 
@@ -165,19 +166,35 @@ describe('payload encryption on a real Temporal server', function () {
       personalEmail: `zq.${nonce}@personal.example`,
       workEmail: `zeph.quillfeather.${nonce}@acme.example`,
       title: `Cartographer ${nonce}`,
-      hireDate: when.hireDate,
+      hireDate: daysAgo(2),
       location: { name: 'Tokyo', countryCode: 'JP', timeZone: tz },
     });
-    const eventId = `evt-${record.hrId}`;
+    // A hire already due (the entity carries it out: its steps' payloads are in the entity's history), then an
+    // involuntary exit (a run of its own, the record in its input).
+    const hireId = `evt-${record.hrId}`;
     const answer = await deliverHrEvent(codecClient, taskQueue, {
-      eventId,
+      eventId: hireId,
       kind: 'hire',
       source: 'test',
       record,
       receivedAt: new Date().toISOString(),
     });
     assert.equal(answer.outcome, 'accepted', JSON.stringify(answer));
-    childId = eventWorkflowId(record.hrId, 'hire', eventId);
+    const hired: OnboardingStatus = await resultWhenStarted(
+      codecClient.workflow.getHandle<typeof onboardingWorkflow>(eventWorkflowId(record.hrId, 'hire', hireId)),
+    );
+    assert.equal(hired.stage, 'completed', JSON.stringify(hired));
+    exitRecord = { ...record, exitKind: 'involuntary', sourceUpdatedAt: new Date(Date.now() + 1000).toISOString() };
+    const exitId = `x-${record.hrId}`;
+    const exit = await deliverHrEvent(codecClient, taskQueue, {
+      eventId: exitId,
+      kind: 'termination',
+      source: 'test',
+      record: exitRecord,
+      receivedAt: new Date().toISOString(),
+    });
+    assert.equal(exit.outcome, 'accepted', JSON.stringify(exit));
+    childId = eventWorkflowId(record.hrId, 'termination', exitId);
     const final: OnboardingStatus = await resultWhenStarted(
       codecClient.workflow.getHandle<typeof onboardingWorkflow>(childId),
     );
@@ -191,7 +208,7 @@ describe('payload encryption on a real Temporal server', function () {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   });
 
-  it('stores no personal value anywhere in the raw history of the entity or the onboarding run', () => {
+  it('stores no personal value anywhere in the raw history of the entity or the exit run', () => {
     const values = personalValues(record);
     assert.equal(values.length, 6);
     for (const [workflowId, history] of histories) {
@@ -244,7 +261,7 @@ describe('payload encryption on a real Temporal server', function () {
         encrypted += 1;
       }
     }
-    // Entity: start input, update input and result, local-activity marker. Child: input, 2 activity inputs/results, result.
+    // Entity: start input, the updates' inputs and results, local-activity markers, the hire's activities. Exit run: input, its activities, result.
     assert.ok(encrypted >= 10, `only ${encrypted} encrypted payloads found`);
   });
 
@@ -255,12 +272,12 @@ describe('payload encryption on a real Temporal server', function () {
     for (const v of personalValues(record)) assert.ok(!sdkBytes.includes(v), `fetchHistory shows "${v}"`);
     await assert.rejects(plainClient.workflow.getHandle(childId).result(), /binary\/encrypted/);
 
-    // The onboarding input, decoded with the codec, is the record.
+    // The exit run's input, decoded with the codec, is the record.
     const started = viaSdk.events?.[0]?.workflowExecutionStartedEventAttributes;
     const [input] = await codec.decode(started?.input?.payloads ?? []);
     assert.ok(input);
     const decoded = defaultPayloadConverter.fromPayload<{ record: EmployeeRecord }>(input);
-    assert.deepEqual(decoded.record, record);
+    assert.deepEqual(decoded.record, exitRecord);
 
     // The worker decoded it too: the accounts carry the real names.
     const [user] = idp.users();
@@ -324,7 +341,7 @@ describe('payload encryption on a real Temporal server', function () {
       assert.equal(res.status, 200);
       assert.equal(res.headers.get(FAILURES_HEADER), '0');
       assert.equal(res.headers.get('cache-control'), 'no-store');
-      assert.deepEqual(decodeRecord((await res.json()) as WirePayloads), record);
+      assert.deepEqual(decodeRecord((await res.json()) as WirePayloads), exitRecord);
     });
 
     /** Signs in as an operator does at /login, and returns the session cookie. */
@@ -349,7 +366,7 @@ describe('payload encryption on a real Temporal server', function () {
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('access-control-allow-origin'), allowed);
       assert.match(res.headers.get('vary') ?? '', /origin/i);
-      assert.deepEqual(decodeRecord((await res.json()) as WirePayloads), record);
+      assert.deepEqual(decodeRecord((await res.json()) as WirePayloads), exitRecord);
     });
 
     it('encodes, and its output decodes again (the UI encodes signal and update input)', async () => {
@@ -447,7 +464,7 @@ describe('payload encryption on a real Temporal server', function () {
       const body = (await res.json()) as WirePayloads;
       assert.equal(Buffer.from(body.payloads[1]?.metadata.encoding ?? '', 'base64').toString(), ENCRYPTED_ENCODING);
       assert.equal(body.payloads[1]?.data, asJson(foreign).payloads[0]?.data);
-      assert.deepEqual(decodeRecord({ payloads: body.payloads.slice(0, 1) }), record);
+      assert.deepEqual(decodeRecord({ payloads: body.payloads.slice(0, 1) }), exitRecord);
     });
 
     it('logs requests without the token, the cookie, or any payload content', () => {

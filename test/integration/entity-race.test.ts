@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import type { EmployeeRecord } from '../../src/domain/employee';
 import { employeeWorkflowId, eventWorkflowId } from '../../src/domain/ids';
 import { employeeStatusQuery } from '../../src/workflows/employee/messages';
+import type { OnboardingStatus } from '../../src/workflows/onboarding/messages';
 import { onboardingStatusQuery } from '../../src/workflows/onboarding/messages';
 import { WAITING_ON } from '../../src/workflows/search-attributes';
 import { makeRecord } from '../helpers/records';
 import { workflowBundle } from '../helpers/temporal';
 import type { TenureHarness } from '../helpers/tenure';
 import { startTenure } from '../helpers/tenure';
-import { waitFor } from '../helpers/wait';
+import { resultWhenStarted, waitFor } from '../helpers/wait';
 
 /** The entity serializes its handlers: concurrent deliveries cannot both pass a check made before an await. */
 describe('entity: concurrent deliveries to one person never race', function () {
@@ -94,7 +95,7 @@ describe('entity: concurrent deliveries to one person never race', function () {
     const eventId = `hire-${record.hrId}`;
     assert.equal((await t.tenure.sendEvent({ eventId, kind: 'hire', record })).outcome, 'accepted');
     const run = t.client.workflow.getHandle(eventWorkflowId(record.hrId, 'hire', eventId));
-    await waitFor(async () => (await run.query(onboardingStatusQuery)).stage === 'completed', 60_000, 'activated');
+    assert.equal((await resultWhenStarted<OnboardingStatus>(run, 60_000)).stage, 'completed');
     const moved = { ...record, hireDate: '2031-05-05', sourceUpdatedAt: new Date().toISOString() };
     const a = await t.tenure.sendEvent({ eventId: `move-${record.hrId}`, kind: 'change', record: moved });
     assert.equal(a.status, 409, JSON.stringify(a));

@@ -4,7 +4,9 @@ import { deriveHibobKind, hibobWebhookConfigFromPolicy, type HibobWebhookAnswer 
 import { requiredVariables } from '../../src/app/settings';
 import type { EmployeeRecord } from '../../src/domain/employee';
 import { syncPolicySchema, syncSecretVariables } from '../../src/domain/policy-sync';
+import { employeeWorkflowId } from '../../src/domain/ids';
 import type { EmployeeStatus } from '../../src/workflows/employee/messages';
+import { employeeStatusQuery } from '../../src/workflows/employee/messages';
 import { workflowBundle } from '../helpers/temporal';
 import type { TenureHarness } from '../helpers/tenure';
 import { startTenure } from '../helpers/tenure';
@@ -143,8 +145,11 @@ describe('HiBob webhooks on the intake server (POST /webhooks/hibob)', function 
     assert.equal(answer(again.body).eventId, answer(first.body).eventId);
     await waitFor(() => idpUser(id)?.active === true, 60_000, 'the joiner account is active');
     assert.equal(t.idp.users().filter((u) => u.externalId === id).length, 1, 'one account');
-    const hires = (await workflowsOf(id)).filter((w) => w.includes('/hire/'));
+    // One hire run: the entity accepted the hire once (and carried it out itself: no run workflow of its own).
+    const entity = await t.client.workflow.getHandle(employeeWorkflowId(id)).query(employeeStatusQuery);
+    const hires = entity.events.filter((e) => e.kind === 'hire' && e.outcome === 'accepted');
     assert.equal(hires.length, 1, 'one hire run');
+    assert.ok((await workflowsOf(id)).filter((w) => w.includes('/hire/')).length <= 1, 'at most one hire workflow');
   });
 
   it('a bad signature is 401 JSON, audited as a counted refusal, and nothing is delivered', async () => {

@@ -6,7 +6,8 @@ import type { SendEventResult } from '../../src/client/tenure-client';
 import { TenureClient } from '../../src/client/tenure-client';
 import type { ScimPeer } from '../../src/dev/scim-peer';
 import { employeeWorkflowId, eventWorkflowId } from '../../src/domain/ids';
-import { ENTITY_PRIORITY, RUN_PRIORITY } from '../../src/domain/priority';
+import { ENTITY_PRIORITY } from '../../src/domain/priority';
+import { employeeStatusQuery } from '../../src/workflows/employee/messages';
 import type { onboardingWorkflow } from '../../src/workflows/onboarding/onboarding';
 import { entryPointSetup, spawnEntryPoint } from '../helpers/processes';
 import { daysAgo, makeRecord } from '../helpers/records';
@@ -100,10 +101,12 @@ describe('intake under a burst: 503 overloaded with Retry-After, and nothing los
       const mine = idp.users().filter((u) => u.externalId === r.hrId);
       assert.equal(mine.length, 1, `one account for ${r.hrId}`);
       assert.equal(mine[0]?.active, true);
-      // The entity's tasks (the intake's answers) go ahead of its runs' steps (src/domain/priority.ts).
-      const entity = await client.workflow.getHandle(employeeWorkflowId(r.hrId)).describe();
-      assert.equal(entity.priority?.priorityKey, ENTITY_PRIORITY);
-      assert.equal((await handle.describe()).priority?.priorityKey, RUN_PRIORITY);
+      // The entity's tasks (the intake's answers) go ahead of runs of their own (src/domain/priority.ts); these late
+      // hires wait on nobody, so the entity carried them out itself (docs/decisions/0004): no run workflow.
+      const entity = client.workflow.getHandle(employeeWorkflowId(r.hrId));
+      assert.equal((await entity.describe()).priority?.priorityKey, ENTITY_PRIORITY);
+      const log = (await entity.query(employeeStatusQuery)).events;
+      assert.equal(log.find((e) => e.workflowId === handle.workflowId)?.carriedOut, 'entity');
     }
   });
 });

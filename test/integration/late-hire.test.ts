@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import type { EvidenceRecord } from '../../src/activities/audit/types';
 import { ScimConnector } from '../../src/activities/scim/client';
-import { eventWorkflowId } from '../../src/domain/ids';
+import { employeeWorkflowId, eventWorkflowId } from '../../src/domain/ids';
+import { employeeStatusQuery } from '../../src/workflows/employee/messages';
 import type { EmployeeRecord } from '../../src/domain/employee';
 import type { OnboardingStatus } from '../../src/workflows/onboarding/messages';
 import { daysAgo, makeRecord } from '../helpers/records';
@@ -49,7 +50,14 @@ describe('late hire: create and activate in one activity per system', function (
     assert.equal(answer.outcome, 'accepted', JSON.stringify(answer));
     const handle = t.client.workflow.getHandle(eventWorkflowId(record.hrId, 'hire', eventId));
     const final = await resultWhenStarted<OnboardingStatus>(handle);
-    const history = await handle.fetchHistory();
+    // Carried out by the person's entity (no approval or task in its plan: docs/decisions/0004), its activities are in
+    // the entity's history; a run handed over has its own.
+    const entity = t.client.workflow.getHandle(employeeWorkflowId(record.hrId));
+    const carriedOut = (await entity.query(employeeStatusQuery)).events.find(
+      (e) => e.workflowId === handle.workflowId,
+    )?.carriedOut;
+    assert.equal(carriedOut, 'entity', 'the entity carried the late hire out');
+    const history = await entity.fetchHistory();
     const activities = (history.events ?? []).flatMap((e) => {
       const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
       return name ? [name] : [];

@@ -41,10 +41,17 @@ import {
   boundedKeyword,
   departmentKey,
 } from '../search-attributes';
-import { codeLevelMemo, enterAtCodeLevel, hasPatch } from '../code-level';
-import { offboardingWorkflow, onboardingWorkflow, roleChangeWorkflow } from '../onboarding/onboarding';
+import { codeLevelMemo, enterAtCodeLevel, hasPatch, startedWith } from '../code-level';
+import {
+  InlineHandOver,
+  offboardingWorkflow,
+  onboardingWorkflow,
+  roleChangeWorkflow,
+  inlineRun,
+  runsInline,
+} from '../onboarding/onboarding';
 import { rescheduleSignal, startStage } from '../onboarding/messages';
-import type { OnboardingInput, RescheduleInput } from '../onboarding/messages';
+import type { HandedOver, OnboardingInput, OnboardingStatus, RescheduleInput } from '../onboarding/messages';
 import { WorkflowLock } from './lock';
 import type {
   DeliverEventResult,
@@ -107,6 +114,16 @@ export const RECONCILE_REPAIR_PATCH = 'tenure-reconcile-repair';
  * priority.
  */
 export const RUN_PRIORITY_PATCH = 'tenure-run-priority';
+
+/**
+ * A hire due when it starts, with nobody to wait for, is carried out by the entity itself instead of a child run
+ * (docs/decisions/0004): one workflow and three workflow tasks per late hire instead of two and six. Taken only by
+ * entities started with it (`startedWith`): an entity in flight keeps starting children until it continues as new.
+ */
+export const INLINE_RUNS_PATCH = 'tenure-inline-runs';
+
+/** How many statuses of runs it carried out an entity keeps for its `status` query. */
+const MAX_INLINE_STATUSES = 5;
 
 const { planEvent, planExitEvent, planChangeEvent, planRepairEvent } = proxyLocalActivities<TenureActivities>({
   startToCloseTimeout: '30 seconds',
@@ -183,6 +200,8 @@ class Employee {
   /** See `SERIAL_ENTITY_PATCH`. */
   private readonly serial: boolean;
   private readonly lock = new WorkflowLock();
+  /** Runs carried out by this execution, by workflow id (`keepInline`). */
+  private readonly inlineRuns = new Map<string, OnboardingStatus>();
   private readonly answers = new Map<string, RescheduleAnswer>();
   private rescheduleSeq = 0;
   /** This run accepted an event or finished a run: a finished story is worth compacting. */
@@ -211,6 +230,7 @@ class Employee {
       ...(this.state.record ? { record: this.state.record } : {}),
       ...(this.state.lastSourceUpdatedAt ? { lastSourceUpdatedAt: this.state.lastSourceUpdatedAt } : {}),
       exceptions: this.state.exceptions ?? [],
+      ...(this.inlineRuns.size > 0 ? { inlineRuns: Object.fromEntries(this.inlineRuns) } : {}),
     };
   }
 
@@ -1001,8 +1021,18 @@ class Employee {
     entry.state = 'running';
     const scope = new CancellationScope();
     this.currentScope = scope;
+    const inline = startedWith(INLINE_RUNS_PATCH) && runsInline(workflow, input, Date.now());
+    const ran = inline ? this.carryOut(q, workflowId, scope) : this.runChild(q, workflowId, scope);
+    return ran.then(
+      () => this.lock.run(() => this.settle(q, workflowId)),
+      (err: unknown) => this.lock.run(() => this.settle(q, workflowId, err)),
+    );
+  }
+
+  private runChild(q: Queued, workflowId: string, scope: CancellationScope, input = q.input): Promise<unknown> {
+    const { entry, workflow } = q;
     const priority = hasPatch(RUN_PRIORITY_PATCH) ? { priority: { priorityKey: RUN_PRIORITY } } : {};
-    const child = scope.run(() =>
+    return scope.run(() =>
       executeChild(WORKFLOWS[workflow], {
         workflowId,
         args: [input],
@@ -1011,10 +1041,49 @@ class Employee {
         ...priority,
       }),
     );
-    return child.then(
-      () => this.lock.run(() => this.settle(q, workflowId)),
-      (err: unknown) => this.lock.run(() => this.settle(q, workflowId, err)),
-    );
+  }
+
+  /**
+   * Carries the run out here, with no workflow of its own (docs/decisions/0004): its steps' activities, SSO-first,
+   * keyed by the run's id. A step that fails hands the run over: its steps still in flight are cancelled and the run
+   * starts as a workflow of its own under its id, where the exception waits for an operator as in any run.
+   * Superseded (an exit during the hire), it is cancelled with the scope, as a child would be.
+   */
+  private async carryOut(q: Queued, workflowId: string, scope: CancellationScope): Promise<void> {
+    q.entry.carriedOut = 'entity';
+    const handedOver = await scope.run(async (): Promise<HandedOver | undefined> => {
+      const steps = new CancellationScope();
+      const run = inlineRun(q.input, { runWorkflowId: workflowId });
+      this.keepInline(workflowId, run.status);
+      try {
+        await steps.run(() => run.execute());
+        return undefined;
+      } catch (err) {
+        if (!(err instanceof InlineHandOver) || scope.consideredCancelled) throw err;
+        // Steps still in flight are cancelled; the run of its own does again whatever had not succeeded.
+        steps.cancel();
+        log.warn('a step of a run carried out by the entity failed; the run continues as a workflow of its own', {
+          workflowId,
+          stepId: err.stepId,
+        });
+        const snapshot = JSON.parse(JSON.stringify(run.status.steps)) as OnboardingStatus['steps'];
+        return { stepId: err.stepId, steps: snapshot, ...(err.workEmail ? { workEmail: err.workEmail } : {}) };
+      }
+    });
+    if (!handedOver) return;
+    q.entry.carriedOut = 'handed_over';
+    this.inlineRuns.delete(workflowId);
+    await this.runChild(q, workflowId, scope, { ...q.input, handedOver });
+  }
+
+  /** The statuses of the runs this execution carries and carried out, the newest `MAX_INLINE_STATUSES` (`status`). */
+  private keepInline(workflowId: string, status: OnboardingStatus): void {
+    this.inlineRuns.delete(workflowId);
+    this.inlineRuns.set(workflowId, status);
+    for (const id of this.inlineRuns.keys()) {
+      if (this.inlineRuns.size <= MAX_INLINE_STATUSES) break;
+      this.inlineRuns.delete(id);
+    }
   }
 
   /** Records how a run ended. A run that failed (could not start, or ended without completing) is an exception. */

@@ -1,7 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { EmployeeRecord, HrEvent, HrEventKind } from '../../domain/employee';
 import type { PendingRevocations } from '../../domain/plan-change';
-import type { OnboardingInput } from '../onboarding/messages';
+import type { OnboardingInput, OnboardingStatus } from '../onboarding/messages';
 
 export interface EmployeeWorkflowInput {
   hrId: string;
@@ -40,6 +40,12 @@ export interface EventLogEntry {
   state: 'queued' | 'running' | 'done' | 'failed' | 'rejected' | 'superseded';
   /** Derived by Tenure (a contractor's end date, a grace period or a retention period ending), not sent by HR. */
   derived?: boolean;
+  /**
+   * How the run was carried out: `entity` by the person's entity itself, with no workflow of its own (a hire due
+   * when it started, with nobody to wait for; docs/decisions/0004), `handed_over` begun so and then continued as a
+   * workflow of its own (`workflowId`) when a step failed. Absent: a workflow of its own from the start.
+   */
+  carriedOut?: 'entity' | 'handed_over';
 }
 
 /** A leaver's accounts, deleted when the retention period ends (policy `timing.retention`). */
@@ -129,6 +135,11 @@ export interface EmployeeStatus {
   lastSourceUpdatedAt?: string;
   /** Open exceptions of the entity itself (not of its runs' steps). */
   exceptions: EntityException[];
+  /**
+   * The status of each run this execution of the entity carried out itself, by the run's workflow id (the last ones,
+   * since the entity last continued as new): what a run of its own answers to its status query or as its result.
+   */
+  inlineRuns?: Record<string, OnboardingStatus>;
 }
 
 export const deliverEventUpdate = defineUpdate<DeliverEventResult, [HrEvent]>('deliverEvent');

@@ -30,6 +30,20 @@ export interface OnboardingInput {
    * already past then is late. Absent in runs started before this field existed: their start time is used.
    */
   receivedAt?: string;
+  /**
+   * A run the person's entity began itself and handed over when a step failed (docs/decisions/0004): the steps as
+   * they stood then. The run goes on from there: steps that succeeded are not run again, and the failed one is in
+   * exception from the start, as if this run had tried it.
+   */
+  handedOver?: HandedOver;
+}
+
+export interface HandedOver {
+  /** The step that failed. */
+  stepId: string;
+  steps: StepStatus[];
+  /** The work email an earlier step allocated, if one did. */
+  workEmail?: string;
 }
 
 /** A run of this kind takes access away (disables, deletes): at its instant its stage is `revoking`. */

@@ -173,6 +173,58 @@ export async function roleChangeWorkflow(input: OnboardingInput): Promise<Onboar
   return runLifecycle(input);
 }
 
+/**
+ * A run the person's entity carries out itself (docs/decisions/0004): no workflow of its own, so nothing to publish
+ * (no search attributes: the entity's are its own) and nobody to wait for. A step that fails hands the run over
+ * (`InlineHandOver`): the entity starts the run as a workflow of its own, under the run's id, where the exception,
+ * the operator's retry and the owners' task work as for any run; the steps already done are found done again
+ * (every step is idempotent, and its evidence is keyed by the run's id, so nothing is written twice).
+ */
+export interface InlineRun {
+  /** The run's own workflow id (`employee/<hrId>/<kind>/<eventId>`): its steps' evidence is keyed by it. */
+  runWorkflowId: string;
+}
+
+/** A step of an inline run failed: the run goes on as a workflow of its own (`OnboardingInput.handedOver`). */
+export class InlineHandOver extends Error {
+  constructor(
+    readonly stepId: string,
+    readonly workEmail: string | undefined,
+  ) {
+    super(`step ${stepId} failed; the run is handed over to a run of its own`);
+    this.name = 'InlineHandOver';
+  }
+}
+
+/**
+ * Whether a run can be carried out by its entity: a hire whose instants have passed and whose every step is
+ * automatic (no approval, manual task or hand-over: nobody is waited for). Called by the entity at the run's start.
+ */
+export function runsInline(workflow: string, input: OnboardingInput, now: number): boolean {
+  return (
+    workflow === 'onboarding' &&
+    input.kind === 'hire' &&
+    Date.parse(input.effectiveAt) <= now &&
+    Date.parse(input.preProvisionAt ?? input.effectiveAt) <= now &&
+    input.plan.steps.every((s) => !isPeopleAction(s.action))
+  );
+}
+
+/** The failure of a step the entity tried before it handed the run over (its recorded error). */
+class HandedOverFailure extends Error {}
+
+/**
+ * An inline run (see `InlineRun`): its status, kept up to date as it runs, and `execute`, which carries it out and
+ * rejects with `InlineHandOver` when a step fails.
+ */
+export function inlineRun(
+  input: OnboardingInput,
+  inline: InlineRun,
+): { status: OnboardingStatus; execute(): Promise<void> } {
+  const run = new Onboarding(input, inline);
+  return { status: run.status, execute: () => run.execute() };
+}
+
 async function runLifecycle(input: OnboardingInput): Promise<OnboardingStatus> {
   enterAtCodeLevel();
   const run = new Onboarding(input);
@@ -233,12 +285,21 @@ class Onboarding {
   private readonly folded = new Set<string>();
   /** Started at its instant's stage (`STAGE_AT_START_PATCH`): the waiting stages are not published. */
   private stageAtStart: boolean;
+  /** Steps a run handed over by the entity found done (`OnboardingInput.handedOver`): not run again. */
+  private readonly resumed = new Set<string>();
+  /** The step whose failure handed the run over: in exception before this run tries it. */
+  private failedBefore?: { stepId: string; error: string };
 
-  constructor(private readonly input: OnboardingInput) {
+  constructor(
+    private readonly input: OnboardingInput,
+    private readonly inline?: InlineRun,
+  ) {
     this.steps = input.plan.steps;
     this.workEmail = input.record.workEmail;
-    const started = workflowInfo().typedSearchAttributes.get(STAGE);
-    this.stageAtStart = (started === 'activating' || started === 'revoking') && startedWith(STAGE_AT_START_PATCH);
+    const started = inline ? 'activating' : workflowInfo().typedSearchAttributes.get(STAGE);
+    this.stageAtStart =
+      inline !== undefined ||
+      ((started === 'activating' || started === 'revoking') && startedWith(STAGE_AT_START_PATCH));
     this.status = {
       hrId: input.hrId,
       eventId: input.eventId,
@@ -252,6 +313,22 @@ class Onboarding {
       exceptions: [],
       steps: this.steps.map(toStatus),
     };
+    const handedOver = input.handedOver;
+    if (handedOver) {
+      if (handedOver.workEmail) this.workEmail = handedOver.workEmail;
+      for (const before of handedOver.steps) {
+        const i = this.status.steps.findIndex((x) => x.id === before.id);
+        if (i < 0) continue;
+        if (before.state === 'succeeded') {
+          this.status.steps[i] = { ...before };
+          this.resumed.add(before.id);
+          if (before.systemId && before.accountId) this.accountIds.set(before.systemId, before.accountId);
+        } else if (before.id === handedOver.stepId) {
+          this.status.steps[i] = { ...before, state: 'exception' };
+          this.failedBefore = { stepId: before.id, error: before.error ?? 'failed' };
+        }
+      }
+    }
   }
 
   async execute(): Promise<void> {
@@ -288,8 +365,9 @@ class Onboarding {
             const stage = this.revokes() ? 'revoking' : 'activating';
             if (this.status.stage !== stage) this.setStage(stage);
           }
-          // A folded activation was already carried out by its system's create step, in the same activity.
-          if (!this.folded.has(step.id)) {
+          // A folded activation was already carried out by its system's create step, in the same activity; a step
+          // the entity carried out before it handed the run over is done.
+          if (!this.folded.has(step.id) && !this.resumed.has(step.id)) {
             const skip = this.skipReason(step);
             if (skip) {
               const st = this.step(step.id);
@@ -446,16 +524,22 @@ class Onboarding {
     const a = activation ? this.step(activation.id) : undefined;
     if (activation) this.folded.add(activation.id);
     for (;;) {
-      s.state = 'running';
-      s.runs += 1;
-      s.startedAt = new Date().toISOString();
-      s.error = undefined;
-      if (a) {
-        a.state = 'running';
-        a.runs += 1;
-        a.startedAt = s.startedAt;
+      // Handed over by the entity on this step's failure: it is in exception already, as if tried here.
+      const failedBefore = this.failedBefore?.stepId === step.id ? this.failedBefore : undefined;
+      this.failedBefore = failedBefore ? undefined : this.failedBefore;
+      if (!failedBefore) {
+        s.state = 'running';
+        s.runs += 1;
+        s.startedAt = new Date().toISOString();
+        s.error = undefined;
+        if (a) {
+          a.state = 'running';
+          a.runs += 1;
+          a.startedAt = s.startedAt;
+        }
       }
       try {
+        if (failedBefore) throw new HandedOverFailure(failedBefore.error);
         const stepInput: StepInput = {
           stepId: step.id,
           systemId: step.systemId,
@@ -466,6 +550,7 @@ class Onboarding {
           accountId: step.systemId ? this.accountIds.get(step.systemId) : undefined,
           policyVersion: this.status.policyVersion,
           runKind: this.input.kind,
+          ...(this.inline ? { runWorkflowId: this.inline.runWorkflowId } : {}),
           ...(this.status.late ? { late: true } : {}),
           ...(step.action === 'verify_exit'
             ? {
@@ -510,10 +595,18 @@ class Onboarding {
           throw err;
         }
         s.state = 'exception';
-        s.finishedAt = new Date().toISOString();
+        s.finishedAt =
+          err instanceof HandedOverFailure ? (s.finishedAt ?? new Date().toISOString()) : new Date().toISOString();
         // The activation waits with its create step (its state follows the create step's).
         if (a) a.state = 'pending';
-        s.error = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+        s.error =
+          err instanceof HandedOverFailure
+            ? err.message
+            : err instanceof ActivityFailure && err.cause
+              ? err.cause.message
+              : String(err);
+        // Carried out by the entity: the run of its own takes the exception from here.
+        if (this.inline) throw new InlineHandOver(step.id, this.workEmail);
         log.warn('step is an exception; waiting for an operator retry', { stepId: step.id });
         this.openException(step.id);
         const owned = hasPatch(EXCEPTION_OWNER_PATCH);
@@ -661,13 +754,14 @@ class Onboarding {
   }
 
   private publishWaitingOn(): void {
+    if (this.inline) return;
     const value = this.status.exceptions.length ? `operator:${this.status.exceptions.join(',')}` : null;
     upsertSearchAttributes([{ key: WAITING_ON, value }]);
   }
 
   private setStage(stage: OnboardingStage): void {
     this.status.stage = stage;
-    upsertSearchAttributes([{ key: STAGE, value: stage }]);
+    if (!this.inline) upsertSearchAttributes([{ key: STAGE, value: stage }]);
   }
 }
 
