@@ -4,7 +4,7 @@
  * counts from visibility and costs from a run's history.
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import type { DevServer } from '../../src/dev/temporal-server';
@@ -64,6 +64,9 @@ export async function waitForCount(
   }
 }
 
+/** gRPC's NOT_FOUND status code. */
+const GRPC_NOT_FOUND = 5;
+
 export interface HistoryCost {
   events: number;
   workflowTasks: number;
@@ -81,7 +84,9 @@ export async function historyCost(client: Client, workflowIds: string[]): Promis
     try {
       history = await client.workflow.getHandle(id).fetchHistory();
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) continue;
+      // fetchHistory passes the server's NOT_FOUND through as a gRPC error, not as WorkflowNotFoundError.
+      if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && Number(err.code) === GRPC_NOT_FOUND))
+        continue;
       throw err;
     }
     for (const e of history.events ?? []) {
