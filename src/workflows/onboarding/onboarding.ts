@@ -177,8 +177,8 @@ export async function roleChangeWorkflow(input: OnboardingInput): Promise<Onboar
  * A run the person's entity carries out itself (docs/decisions/0004): no workflow of its own, so nothing to publish
  * (no search attributes: the entity's are its own) and nobody to wait for. A step that fails hands the run over
  * (`InlineHandOver`): the entity starts the run as a workflow of its own, under the run's id, where the exception,
- * the operator's retry and the owners' task work as for any run; the steps already done are found done again
- * (every step is idempotent, and its evidence is keyed by the run's id, so nothing is written twice).
+ * the operator's retry and the owners' task work as for any run; the steps already done are not done again
+ * (`OnboardingInput.handedOver`), and their evidence, keyed by the run's id, is not written twice.
  */
 export interface InlineRun {
   /** The run's own workflow id (`employee/<hrId>/<kind>/<eventId>`): its steps' evidence is keyed by it. */
@@ -526,8 +526,8 @@ class Onboarding {
     for (;;) {
       // Handed over by the entity on this step's failure: it is in exception already, as if tried here.
       const failedBefore = this.failedBefore?.stepId === step.id ? this.failedBefore : undefined;
-      this.failedBefore = failedBefore ? undefined : this.failedBefore;
-      if (!failedBefore) {
+      if (failedBefore) this.failedBefore = undefined;
+      else {
         s.state = 'running';
         s.runs += 1;
         s.startedAt = new Date().toISOString();
@@ -595,16 +595,15 @@ class Onboarding {
           throw err;
         }
         s.state = 'exception';
-        s.finishedAt =
-          err instanceof HandedOverFailure ? (s.finishedAt ?? new Date().toISOString()) : new Date().toISOString();
         // The activation waits with its create step (its state follows the create step's).
         if (a) a.state = 'pending';
-        s.error =
-          err instanceof HandedOverFailure
-            ? err.message
-            : err instanceof ActivityFailure && err.cause
-              ? err.cause.message
-              : String(err);
+        if (err instanceof HandedOverFailure) {
+          // As the entity recorded it (when and why it failed).
+          s.error = err.message;
+        } else {
+          s.finishedAt = new Date().toISOString();
+          s.error = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+        }
         // Carried out by the entity: the run of its own takes the exception from here.
         if (this.inline) throw new InlineHandOver(step.id, this.workEmail);
         log.warn('step is an exception; waiting for an operator retry', { stepId: step.id });
@@ -754,7 +753,6 @@ class Onboarding {
   }
 
   private publishWaitingOn(): void {
-    if (this.inline) return;
     const value = this.status.exceptions.length ? `operator:${this.status.exceptions.join(',')}` : null;
     upsertSearchAttributes([{ key: WAITING_ON, value }]);
   }
