@@ -7,6 +7,7 @@ import { CODE_LEVEL, CODE_LEVEL_MEMO } from '../../src/workflows/code-level';
 import type { OnboardingStatus } from '../../src/workflows/onboarding/messages';
 import { onboardingStatusQuery } from '../../src/workflows/onboarding/messages';
 import { daysAgo, makeRecord } from '../helpers/records';
+import { historyActivities } from '../helpers/history';
 import { workflowBundle } from '../helpers/temporal';
 import type { TenureHarness } from '../helpers/tenure';
 import { startTenure } from '../helpers/tenure';
@@ -77,11 +78,7 @@ describe('code levels: a hire started by this code records no patch markers', fu
     assert.equal((await entity.describe()).memo?.[CODE_LEVEL_MEMO], CODE_LEVEL);
 
     // The patched paths, taken without their markers: one activity per system (the late fold), no stage published.
-    const activities = entityEvents.flatMap((e) => {
-      const n = e.activityTaskScheduledEventAttributes?.activityType?.name;
-      return n ? [n] : [];
-    });
-    assert.deepEqual(activities, ['createActiveAccount', 'createActiveAccount']);
+    assert.deepEqual(historyActivities(entityEvents), ['createActiveAccount', 'createActiveAccount']);
     assert.deepEqual(stages(entityEvents), []);
     assert.equal(final.late, true);
 

@@ -8,6 +8,7 @@ import type { OnboardingStatus } from '../../src/workflows/onboarding/messages';
 import { onboardingStatusQuery } from '../../src/workflows/onboarding/messages';
 import { WAITING_ON } from '../../src/workflows/search-attributes';
 import { daysAgo, makeRecord } from '../helpers/records';
+import { historyActivities } from '../helpers/history';
 import { workflowBundle } from '../helpers/temporal';
 import type { TenureHarness } from '../helpers/tenure';
 import { startTenure } from '../helpers/tenure';
@@ -15,8 +16,8 @@ import { resultWhenStarted, waitFor } from '../helpers/wait';
 
 /**
  * docs/decisions/0004: a hire whose instant has passed and whose plan waits on nobody is carried out by the person's
- * entity itself, with no workflow of its own (one workflow and three workflow tasks per late hire instead of two
- * and six, issue 15). Its evidence is keyed by the run's id as before; `tenure status` shows it; a step that fails
+ * entity itself, with no workflow of its own, its steps local activities (one workflow and one workflow task per late
+ * hire instead of two and six, issue 15). Its evidence is keyed by the run's id as before; `tenure status` shows it; a step that fails
  * hands the run over to a workflow of its own under the run's id, where the exception and the operator's retry work
  * as for any run, without doing again what the entity had done.
  */
@@ -68,11 +69,12 @@ describe('runs carried out by the entity (a late hire with nobody to wait for)',
     assert.ok(t.idp.users().some((u) => u.externalId === hrId && u.active));
     assert.ok(t.app.users().some((u) => u.externalId === hrId && u.active));
 
-    // The entity's history holds the run's activities and starts no child.
+    // The entity's history holds the run's steps, local activities in its one workflow task, and starts no child.
     const events = await historyOf(employeeWorkflowId(hrId));
-    assert.equal(events.filter((e) => e.activityTaskScheduledEventAttributes).length, 2);
+    assert.deepEqual(historyActivities(events), ['createActiveAccount', 'createActiveAccount']);
+    assert.equal(events.filter((e) => e.activityTaskScheduledEventAttributes).length, 0);
     assert.equal(events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).length, 0);
-    assert.equal(events.filter((e) => e.workflowTaskCompletedEventAttributes).length, 3);
+    assert.equal(events.filter((e) => e.workflowTaskCompletedEventAttributes).length, 1);
     assert.equal(events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes).length, 0);
 
     // Evidence as for a run of its own: keyed and requested under the run's id, once per step.

@@ -6,6 +6,7 @@ import { employeeStatusQuery } from '../../src/workflows/employee/messages';
 import type { EmployeeRecord } from '../../src/domain/employee';
 import type { OnboardingStatus } from '../../src/workflows/onboarding/messages';
 import { daysAgo, makeRecord } from '../helpers/records';
+import { historyActivities } from '../helpers/history';
 import { workflowBundle } from '../helpers/temporal';
 import type { TenureHarness } from '../helpers/tenure';
 import { startTenure } from '../helpers/tenure';
@@ -57,11 +58,7 @@ describe('late hire: create and activate in one activity per system', function (
       (e) => e.workflowId === handle.workflowId,
     )?.carriedOut;
     assert.equal(carriedOut, 'entity', 'the entity carried the late hire out');
-    const history = await entity.fetchHistory();
-    const activities = (history.events ?? []).flatMap((e) => {
-      const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
-      return name ? [name] : [];
-    });
+    const activities = historyActivities((await entity.fetchHistory()).events ?? []);
     return { hrId: record.hrId, final, activities };
   }
 

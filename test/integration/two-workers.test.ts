@@ -14,8 +14,9 @@ import { resultWhenStarted } from '../helpers/wait';
 
 /**
  * Scale out by adding worker processes (docs/scaling.md): two real worker entry points (src/workers/main.ts) on one
- * task queue, sharing one audit store, both take work. Which worker ran an activity is recorded by the server in
- * the run's history (the identity on ActivityTaskStarted), so the test reads it from there; every hire still ends
+ * task queue, sharing one audit store, both take work. Which worker ran a step is recorded by the server in the
+ * history (the identity on ActivityTaskStarted; for a hire its entity carries out, whose steps are local activities,
+ * on the entity's WorkflowTaskStarted), so the test reads it from there; every hire still ends
  * with exactly one active account per system and its evidence, whichever worker ran which step.
  */
 describe('two worker processes on one task queue', function () {
@@ -67,10 +68,12 @@ describe('two worker processes on one task queue', function () {
       );
       const result = await resultWhenStarted(handle, 60_000);
       assert.equal(result.stage, 'completed', JSON.stringify(result.steps));
-      // Due and waiting on nobody, the hire is carried out by the person's entity: its steps are in the entity's history.
+      // Due and waiting on nobody, the hire is carried out by the person's entity, its steps local activities in the
+      // entity's workflow task: the worker that took that task ran them.
       const history = await client.workflow.getHandle(employeeWorkflowId(record.hrId)).fetchHistory();
       for (const e of history.events ?? []) {
-        const identity = e.activityTaskStartedEventAttributes?.identity;
+        const identity =
+          e.activityTaskStartedEventAttributes?.identity ?? e.workflowTaskStartedEventAttributes?.identity;
         if (identity) identities.set(identity, (identities.get(identity) ?? 0) + 1);
       }
     }

@@ -70,6 +70,18 @@ function actsOnSystemQueue(systemId: string): TenureActivities {
   return a;
 }
 
+/**
+ * The steps of a run the entity carries out (`InlineRun`) are local activities: the same activity functions, run by the
+ * worker that runs the entity's workflow task, so a late hire is one workflow task with no activity tasks to
+ * dispatch. A step that still fails after a minute's retries hands the run over to a run of its own, whose steps are
+ * regular activities retried for up to a day.
+ */
+const inlineActs = proxyLocalActivities<TenureActivities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds' },
+});
+
 const { planEvent } = proxyLocalActivities<TenureActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 3 },
@@ -198,7 +210,8 @@ export class InlineHandOver extends Error {
 
 /**
  * Whether a run can be carried out by its entity: a hire whose instants have passed and whose every step is
- * automatic (no approval, manual task or hand-over: nobody is waited for). Called by the entity at the run's start.
+ * automatic (no approval, manual task or hand-over: nobody is waited for) on a system with no rate limit. Called by
+ * the entity at the run's start.
  */
 export function runsInline(workflow: string, input: OnboardingInput, now: number): boolean {
   return (
@@ -206,7 +219,8 @@ export function runsInline(workflow: string, input: OnboardingInput, now: number
     input.kind === 'hire' &&
     Date.parse(input.effectiveAt) <= now &&
     Date.parse(input.preProvisionAt ?? input.effectiveAt) <= now &&
-    input.plan.steps.every((s) => !isPeopleAction(s.action))
+    // A rate-limited system's steps wait their turn on its own queue (src/domain/rate-limit.ts): not local.
+    input.plan.steps.every((s) => !isPeopleAction(s.action) && !s.rateLimited)
   );
 }
 
@@ -563,12 +577,14 @@ class Onboarding {
         const r = isPeopleAction(step.action)
           ? await this.runPeopleStep(step.action, stepInput)
           : activation
-            ? await createActiveActivity(step)({
+            ? await (this.inline ? inlineActs.createActiveAccount : createActiveActivity(step))({
                 ...stepInput,
                 activationStepId: activation.id,
                 ...(this.late() ? { late: true } : {}),
               })
-            : await stepActivity(step, step.action)(stepInput);
+            : await (this.inline ? inlineActs[STEP_ACTIVITY_NAMES[step.action]] : stepActivity(step, step.action))(
+                stepInput,
+              );
         if (r.workEmail) {
           this.workEmail = r.workEmail;
           this.status.workEmailAllocated = step.action === 'allocate_work_email';
