@@ -1045,23 +1045,21 @@ class Employee {
 
   /**
    * Carries the run out here, with no workflow of its own (docs/decisions/0004): its steps' activities, SSO-first,
-   * keyed by the run's id. A step that fails hands the run over: its steps still in flight are cancelled and the run
-   * starts as a workflow of its own under its id, where the exception waits for an operator as in any run.
+   * keyed by the run's id. A step that fails hands the run over: once the steps it does not hold up have finished, the
+   * run starts as a workflow of its own under its id, where the exception waits for an operator as in any run.
    * Superseded (an exit during the hire), it is cancelled with the scope, as a child would be.
    */
   private async carryOut(q: Queued, workflowId: string, scope: CancellationScope): Promise<void> {
     q.entry.carriedOut = 'entity';
     const handedOver = await scope.run(async (): Promise<HandedOver | undefined> => {
-      const steps = new CancellationScope();
       const run = inlineRun(q.input, { runWorkflowId: workflowId });
       this.keepInline(workflowId, run.status);
       try {
-        await steps.run(() => run.execute());
+        await run.execute();
         return undefined;
       } catch (err) {
         if (!(err instanceof InlineHandOver) || scope.consideredCancelled) throw err;
-        // Steps still in flight are cancelled; the run of its own does again whatever had not succeeded.
-        steps.cancel();
+        // Every other step has finished (`inlineRun`): the run of its own starts from all that was done.
         log.warn('a step of a run carried out by the entity failed; the run continues as a workflow of its own', {
           workflowId,
           stepId: err.stepId,

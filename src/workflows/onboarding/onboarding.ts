@@ -395,7 +395,14 @@ class Onboarding {
         }),
       );
     }
-    await Promise.all(done.values());
+    if (!this.inline) {
+      await Promise.all(done.values());
+      return;
+    }
+    // Carried out by the entity: a failed step hands the run over once every step it does not hold up has finished,
+    // so the run of its own starts from all that was done (and no local activity is cancelled mid-flight).
+    const failed = (await Promise.allSettled(done.values())).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private skipReason(step: PlanStep): string | undefined {
