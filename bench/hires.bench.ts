@@ -4,8 +4,8 @@
  * - the baseline: 500 and 2,000 trivial workflows (two no-op activities) at once, before Tenure's waves and again
  *   after them (the ratios are to the mean: the machine drifts and the dev server's store grows through a run);
  * - the floor: 500 and 2,000 hires of the least work a hire needs (one workflow, two activities each creating one
- *   account in a SCIM stand-in and writing one audit row, payloads encrypted; bench/lib/floor.ts), which bounds what
- *   any design of Tenure can reach on this machine;
+ *   account in a SCIM stand-in and writing one audit row, payloads encrypted; bench/lib/floor.ts): a hire's work
+ *   on raw Temporal with regular activities, for reference (a late hire's steps as local activities can beat it);
  * - Tenure as it ships (worker and intake entry points as processes, audit store on PostgreSQL, SCIM stand-ins for
  *   an identity provider and an app): 500 hires from 50 concurrent HR senders, then 2,000 hires from 2,000 senders
  *   at once, every event signed and sent through the intake.
@@ -54,10 +54,9 @@ function bracketed(before: BaselineResult, after: BaselineResult): BaselineResul
   };
 }
 
-/** Where the floor itself stands against the 0.5× target. */
+/** Where the floor itself stands against the baseline. */
 function floorNote(floorRatio: number): string {
-  const f = `the floor is ${floorRatio.toFixed(2)}× the baseline here`;
-  return floorRatio < 0.5 ? `${f}: no design of Tenure reaches 0.5× on this machine` : f;
+  return `the floor is ${floorRatio.toFixed(2)}× the baseline here`;
 }
 
 function cpuTotal(c: Record<string, number>): number {
@@ -156,7 +155,7 @@ async function main(): Promise<void> {
         baselineName: rt,
         note:
           'one workflow, two activities each creating one account in a SCIM stand-in and writing one audit row, ' +
-          'payloads encrypted, started without sender or intake: what any design of Tenure can reach here',
+          'payloads encrypted, started without sender or intake: a hire on raw Temporal with regular activities',
       },
       {
         name: `the floor: a hire's least work, ${large} at once`,

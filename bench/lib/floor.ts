@@ -1,11 +1,11 @@
 /**
- * The floor measured in the same run: what a hire costs on this machine at the least, whatever Tenure's design. One
- * workflow per hire with the SDK's defaults (bench/floor/), the identity provider's account and then the app's, each
+ * The floor measured in the same run: what a hire costs on this machine, its least work done by regular activities.
+ * One workflow per hire with the SDK's defaults (bench/floor/), the identity provider's account and then the app's, each
  * one activity doing one SCIM `POST /Users` to a stand-in (the same src/dev/scim-peer.ts Tenure's run calls, in this
  * process) and one audit row in PostgreSQL, payloads encrypted with Tenure's codec. Started straight from this
  * process's client, as the baseline's are: no HR sender, no intake, no plan, no lookup before a create, no evidence
- * chain. The floor's rate against the baseline's bounds what any design of Tenure can reach here: the hires target is
- * in reach on this machine only when the floor is well above it.
+ * chain. A reference for what a hire costs with regular activities: a late hire Tenure's entity carries out runs its
+ * steps as local activities, one workflow task in all, and can go faster than it.
  */
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
