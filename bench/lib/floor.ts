@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import { dataConverter, generateKey, loadKeyRing } from '../../src/codec';
 import { startScimPeer } from '../../src/dev/scim-peer';
+import { failedQuery } from './hires';
 import { cpuSeconds, treeCpuSeconds } from './proc';
 import { pool, progress } from './scale';
 import { spawnTs } from './spawn';
@@ -54,6 +55,7 @@ export async function runFloor(address: string, sizes: number[], serverPid = -1)
     { system: 'idp', url: idp.url },
     { system: 'app1', url: app.url },
   ];
+  const completed = `TaskQueue="${taskQueue}" AND ExecutionStatus="Completed"`;
   const start = (id: string): Promise<unknown> =>
     client.workflow.start('floorWorkflow', { taskQueue, workflowId: id, args: [{ person: id, systems }] });
   try {
@@ -61,7 +63,7 @@ export async function runFloor(address: string, sizes: number[], serverPid = -1)
     // Warm-up: the bundle is loaded, the first tasks are slow.
     await start(`${taskQueue}-warm`);
     let done = 1;
-    await waitForCount(client, `TaskQueue="${taskQueue}" AND ExecutionStatus="Completed"`, done, { label: 'floor' });
+    await waitForCount(client, completed, done, { label: 'floor' });
     const out: FloorResult[] = [];
     for (const [wave, n] of sizes.entries()) {
       const cpu0 = {
@@ -78,8 +80,8 @@ export async function runFloor(address: string, sizes: number[], serverPid = -1)
         (i) => start(`${taskQueue}-w${wave}-${i}`),
       );
       done += n;
-      const doneAt = await waitForCount(client, `TaskQueue="${taskQueue}" AND ExecutionStatus="Completed"`, done, {
-        failedQuery: `TaskQueue="${taskQueue}" AND (ExecutionStatus="Failed" OR ExecutionStatus="Terminated" OR ExecutionStatus="TimedOut")`,
+      const doneAt = await waitForCount(client, completed, done, {
+        failedQuery: failedQuery(taskQueue),
         label: 'floor',
         stallMs: 120_000,
         everyMs: 100,
